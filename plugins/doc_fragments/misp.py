@@ -37,8 +37,9 @@ options:
   timeout:
     description:
       - Timeout in seconds for each HTTP request.
-      - Requests that cannot connect are retried 3 times with a short backoff;
-        HTTP errors are never retried.
+      - Requests that cannot connect are retried up to 3 times with a short backoff (writes
+        only when the connection was refused, so nothing is sent twice); HTTP errors are
+        never retried.
     type: int
     default: 30
 notes:

@@ -17,7 +17,7 @@ description:
     Giving O(uuid) and O(name) for an organisation found by name sets its UUID, which is how
     the organisation created by C(cake user init) gets the inventory's UUID.
 author:
-  - mispops contributors
+  - mispops contributors (!UNKNOWN)
 extends_documentation_fragment:
   - mispops.misp.misp
 attributes:

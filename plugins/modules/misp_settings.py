@@ -22,7 +22,7 @@ description:
     strings C("true")/C("false"), which MISP would read as true.
   - C(force) is sent only where MISP rejects a valid intent unless forced (see O(force)).
 author:
-  - mispops contributors
+  - mispops contributors (!UNKNOWN)
 extends_documentation_fragment:
   - mispops.misp.misp
 attributes:

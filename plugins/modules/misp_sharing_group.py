@@ -76,7 +76,8 @@ options:
       - The complete list of servers (instances) of the group. Servers not listed are removed.
         Omit the option to leave servers alone.
       - Remote servers must already exist as server entries (see M(mispops.misp.misp_server)).
-      - The local instance cannot be removed over the API; MISP adds it automatically to a
+      - The local instance cannot be removed over the API (MISP refuses server 0); when it is a
+        member but not listed, it is left in place with a warning. MISP adds it automatically to a
         non-roaming group created without servers.
     type: list
     elements: dict
@@ -429,15 +430,18 @@ class SharingGroupManager(MispManager):
                 if k not in have_servers or have_servers[k]["all_orgs"] != s["all_orgs"]
             ]
             srv_remove = [s for k, s in have_servers.items() if k not in want_servers]
+            if any(s["id"] == 0 for s in srv_remove):
+                # addServer/removeServer refuse server 0 ("Invalid Server."): nothing to do but say so.
+                self.module.warn(
+                    "The local instance is a server of this sharing group and cannot be removed over MISP's API; "
+                    "left in place (remove it in the web UI if needed)."
+                )
+                srv_remove = [s for s in srv_remove if s["id"] != 0]
+                want_servers = {**want_servers, 0: have_servers[0]}
 
         if not (fields or org_set or org_remove or srv_set or srv_remove):
             return {"changed": False, "diff": {"before": {}, "after": {}}, "sharing_group": flatten(current)}
 
-        if any(s["id"] == 0 for s in srv_remove):
-            self.fail(
-                "The local instance cannot be removed from a sharing group over MISP's API "
-                "(addServer/removeServer refuse server 0)."
-            )
         if srv_remove:
             self.check_server_removal(sg, srv_remove)
 

@@ -110,7 +110,10 @@ def test_update_check_mode():
     fake = fake_misp()
     result = run({"name": "Bank A", "sector": "Banking", "local": True}, fake, check_mode=True)
     assert result["changed"] is True
-    assert result["diff"] == {"before": {"sector": "Financial", "local": False}, "after": {"sector": "Banking", "local": True}}
+    assert result["diff"] == {
+        "before": {"sector": "Financial", "local": False},
+        "after": {"sector": "Banking", "local": True},
+    }
     assert result["organisation"]["sector"] == "Banking"
     assert fake.writes() == []
 

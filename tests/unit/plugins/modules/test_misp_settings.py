@@ -25,7 +25,11 @@ DEFS = {
     "MISP.baseurl": {"name": "MISP.baseurl", "type": "string", "test": "testBaseURL", "null": True},
     "GnuPG.sign": {"name": "GnuPG.sign", "type": "boolean", "value": True, "test": "testBool"},
     "MISP.welcome_text_top": {"name": "MISP.welcome_text_top", "type": "string", "test": "testForEmpty"},
-    "Security.disable_browser_cache": {"name": "Security.disable_browser_cache", "type": "boolean", "test": "testBoolFalse"},
+    "Security.disable_browser_cache": {
+        "name": "Security.disable_browser_cache",
+        "type": "boolean",
+        "test": "testBoolFalse",
+    },
     "MISP.python_bin": {"name": "MISP.python_bin", "type": "string", "cli_only": True},
     "MISP.default_event_distribution": {"name": "MISP.default_event_distribution", "type": "numeric"},
     "MISP.welcome_logo": {
@@ -52,7 +56,9 @@ def routes(fake, defs=DEFS):
         return defs[name]
 
     fake.route("GET", r"^/servers/getSetting/(.+)$", get_setting)
-    fake.route("POST", r"^/servers/serverSettingsEdit/(.+)$", {"saved": True, "success": True, "message": "Field updated"})
+    fake.route(
+        "POST", r"^/servers/serverSettingsEdit/(.+)$", {"saved": True, "success": True, "message": "Field updated"}
+    )
     return fake
 
 
@@ -171,7 +177,11 @@ def test_secret_settings_masked_and_registered_no_log():
     assert "n3w-secret" not in json.dumps(result) and "s3cret-redis" not in json.dumps(result)
     assert "n3w-secret" in module.no_log_values
     assert fake.writes() == [
-        ("POST", "/servers/serverSettingsEdit/SimpleBackgroundJobs.redis_password", {"value": "n3w-secret", "force": False})
+        (
+            "POST",
+            "/servers/serverSettingsEdit/SimpleBackgroundJobs.redis_password",
+            {"value": "n3w-secret", "force": False},
+        )
     ]
 
 

@@ -1,0 +1,297 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, mispops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: misp_user
+short_description: Manage MISP users and their user settings (publish alert filter, homepage)
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes one MISP user, found by O(email) (case-insensitive).
+  - Reads all users with one C(GET /admin/users/index); organisation and role are compared by
+    name or id against what that list already contains, so the no-change path makes no other
+    call (plus one C(GET /user_settings/index/user_id:<id>) when O(user_settings) is given).
+  - Writes only the fields that differ (C(POST /admin/users/add), C(POST /admin/users/edit/<id>)
+    with just those fields) and user settings via C(POST /user_settings/setSetting/<id>/<name>).
+  - Never changes the password of an existing user. O(password) is used only when the user is
+    created; without it MISP generates a random one.
+author:
+  - mispops contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - mispops.misp.misp
+attributes:
+  check_mode:
+    description: Reports what would change; writes nothing.
+    support: full
+  diff_mode:
+    description: Shows the changed fields and user settings; the password never appears.
+    support: full
+  idempotent:
+    description: A second run with the same options reports no change.
+    support: full
+options:
+  email:
+    description: E-mail address (login name) of the user.
+    type: str
+    required: true
+  organisation:
+    description:
+      - Organisation of the user, by name, UUID or id. Required to create a user in another
+        organisation than the one of the API key's user (MISP's default).
+    type: str
+    aliases: [org]
+  role:
+    description:
+      - Role by name (for example V(User), V(Org Admin), V(Sync user), V(Read Only)) or id.
+      - Without it MISP gives new users its default role.
+    type: str
+  disabled:
+    description: Block the user from logging in and from using API keys.
+    type: bool
+  autoalert:
+    description:
+      - Receive e-mail alerts when events are published (UI label "Event published
+        notification"). Which events is narrowed with the C(publish_alert_filter) user setting.
+      - MISP's REST default for new users is C(MISP.default_publish_alert) (usually true).
+    type: bool
+  contactalert:
+    description: Receive the "contact reporter" e-mails about events of the user's organisation.
+    type: bool
+  termsaccepted:
+    description: Mark the terms of use as accepted (useful for service accounts).
+    type: bool
+  change_pw:
+    description:
+      - Ask the user to change the password at the next interactive login. MISP's REST default
+        for new users is V(true); set V(false) for service accounts.
+      - This is a flag only; the module never sets the password of an existing user.
+    type: bool
+  gpgkey:
+    description: ASCII-armoured PGP public key used to encrypt e-mails to the user.
+    type: str
+  password:
+    description:
+      - Initial password, used only when the user is created (take it from the vault).
+      - MISP's password policy applies (C(Security.password_policy_length), default 12).
+    type: str
+  user_settings:
+    description:
+      - User settings to enforce, as a mapping of setting name to value. Only the named
+        settings are touched; a V(null) value removes that setting.
+      - "C(publish_alert_filter) takes the filter tree, for example
+        C({\"OR\": {\"EventTag.name\": [\"%privacy-threat:%\"]}}) to be alerted only for events
+        with tags of the privacy-threat taxonomy."
+      - "C(homepage) takes C({\"path\": \"/events/index\"}) or just the path."
+    type: dict
+  state:
+    description: Whether the user should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - With advanced auth keys MISP also creates an API key for every new user and returns it
+    once; this module does not return it. Manage keys with M(mispops.misp.misp_authkey).
+  - User settings of a user created in check mode are all reported as changed.
+"""
+
+EXAMPLES = r"""
+- name: Analyst alerted only for privacy-threat events, landing on the event index
+  mispops.misp.misp_user:
+    misp_url: https://misp.example.org
+    misp_api_key: "{{ vault_misp_admin_key }}"
+    email: analyst@bank-a.example
+    organisation: Bank A
+    role: User
+    autoalert: true
+    user_settings:
+      publish_alert_filter:
+        OR:
+          EventTag.name: ["%privacy-threat:%"]
+      homepage: /events/index
+
+- name: Service account (no alerts, no password change prompt)
+  mispops.misp.misp_user:
+    misp_url: https://misp.example.org
+    misp_api_key: "{{ vault_misp_admin_key }}"
+    email: svc-ingest@cert.example
+    organisation: CERT-EX
+    role: Read Only
+    autoalert: false
+    contactalert: false
+    change_pw: false
+    termsaccepted: true
+    password: "{{ vault_svc_ingest_password }}"
+  no_log: true
+
+- name: Remove a user
+  mispops.misp.misp_user:
+    misp_url: https://misp.example.org
+    misp_api_key: "{{ vault_misp_admin_key }}"
+    email: leaver@bank-a.example
+    state: absent
+"""
+
+RETURN = r"""
+user:
+  description: The user after the run (no password, no API key).
+  returned: when state is present
+  type: dict
+  sample: {"id": "7", "email": "analyst@bank-a.example", "org_id": "2", "role_id": "3", "autoalert": true}
+user_settings:
+  description: The enforced user settings after the run.
+  returned: when state is present and user_settings is given
+  type: dict
+  sample: {"homepage": {"path": "/events/index"}}
+diff:
+  description: Changed fields (and C(user_settings)) before and after.
+  returned: always
+  type: dict
+"""
+
+import json
+
+from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
+    MispManager,
+    diff_of,
+    run_module,
+    same,
+    unwrap,
+    unwrap_list,
+)
+
+FIELDS = ("email", "disabled", "autoalert", "contactalert", "termsaccepted", "change_pw", "gpgkey")
+# Never returned or shown: MISP masks the password but returns a fresh key on creation.
+HIDDEN = ("password", "confirm_password", "authkey", "totp", "hotp_counter")
+
+ARGUMENT_SPEC = dict(
+    email=dict(type="str", required=True),
+    organisation=dict(type="str", aliases=["org"]),
+    role=dict(type="str"),
+    disabled=dict(type="bool"),
+    autoalert=dict(type="bool"),
+    contactalert=dict(type="bool"),
+    termsaccepted=dict(type="bool"),
+    change_pw=dict(type="bool"),
+    gpgkey=dict(type="str", no_log=False),  # a public key
+    password=dict(type="str", no_log=True),
+    user_settings=dict(type="dict"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+
+
+def public(user):
+    return {k: v for k, v in (user or {}).items() if k not in HIDDEN}
+
+
+def refers_to(ref, obj):
+    """True if ``ref`` (name or id) names ``obj`` ({"id", "name"}) without another lookup."""
+    if not obj:
+        return False
+    ref = str(ref)
+    return ref == str(obj.get("id")) or ref.lower() == str(obj.get("name", "")).lower()
+
+
+def setting_value(name, value):
+    if isinstance(value, str):
+        if name == "homepage" and not value.lstrip().startswith("{"):
+            return {"path": value}
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class UserManager(MispManager):
+    def run(self):
+        p = self.params
+        entry = self.find()
+        current = public(entry["User"]) if entry else None
+
+        if p["state"] == "absent":
+            changed, diff, _gone = self.ensure(
+                current, {}, state="absent", delete=lambda cur: self.client.delete(f"/admin/users/delete/{cur['id']}")
+            )
+            return dict(changed=changed, diff=diff)
+
+        desired = {f: p[f] for f in FIELDS}
+        if current and str(current.get("email", "")).lower() == p["email"].lower():
+            desired["email"] = None  # e-mail addresses compare case-insensitively
+        if p["organisation"] is not None and not refers_to(p["organisation"], entry and entry.get("Organisation")):
+            desired["org_id"] = str(self.lookup.organisation(p["organisation"])["id"])
+        if p["role"] is not None and not refers_to(p["role"], entry and entry.get("Role")):
+            desired["role_id"] = str(self.lookup.role(p["role"])["id"])
+
+        changed, diff, user = self.ensure(
+            current,
+            desired,
+            create=self.create,
+            update=lambda cur, changes: public(
+                unwrap(self.client.post(f"/admin/users/edit/{cur['id']}", self.typed(changes)), "User")
+            ),
+        )
+        result = dict(changed=changed, diff=diff, user=user)
+        if p["user_settings"] is not None:
+            s_changed, s_diff, settings = self.apply_settings(user.get("id") if user else None)
+            result["user_settings"] = settings
+            if s_changed:
+                result["changed"] = True
+                result["diff"]["before"]["user_settings"] = s_diff["before"]
+                result["diff"]["after"]["user_settings"] = s_diff["after"]
+        return result
+
+    def find(self):
+        email = self.params["email"].lower()
+        for entry in self.client.get("/admin/users/index") or []:
+            if isinstance(entry, dict) and str(entry.get("User", {}).get("email", "")).lower() == email:
+                return entry
+        return None
+
+    @staticmethod
+    def typed(fields):
+        # ids as numbers, the rest as given (bools stay JSON booleans)
+        return {k: int(v) if k in ("org_id", "role_id") else v for k, v in fields.items()}
+
+    def create(self, fields):
+        body = self.typed(fields)
+        if self.params["password"]:
+            body["password"] = self.params["password"]
+        return public(unwrap(self.client.post("/admin/users/add", body), "User"))
+
+    def apply_settings(self, user_id):
+        desired = {name: setting_value(name, v) for name, v in self.params["user_settings"].items()}
+        current = {}
+        if user_id is not None and str(user_id).isdigit():
+            rows = unwrap_list(self.client.get(f"/user_settings/index/user_id:{user_id}"), "UserSetting")
+            current = {r["setting"]: r for r in rows if str(r.get("user_id")) == str(user_id)}
+
+        changes = {}
+        for name, value in desired.items():
+            row = current.get(name)
+            if value is None:
+                if row is not None:
+                    changes[name] = None
+            elif row is None or not same(row.get("value"), value):
+                changes[name] = value
+
+        if changes and not self.check_mode:
+            for name, value in changes.items():
+                if value is None:
+                    self.client.post(f"/user_settings/delete/{current[name]['id']}")
+                else:
+                    self.client.post(f"/user_settings/setSetting/{user_id}/{name}", {"value": value})
+
+        before = {n: r.get("value") for n, r in current.items() if n in changes}
+        after = {**{n: r.get("value") for n, r in current.items() if n in desired}, **changes}
+        after = {n: v for n, v in after.items() if v is not None}
+        return bool(changes), diff_of(before, {n: changes[n] for n in changes}, changes), after
+
+
+def main():
+    run_module(UserManager, ARGUMENT_SPEC)
+
+
+if __name__ == "__main__":
+    main()

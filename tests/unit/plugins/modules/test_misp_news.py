@@ -1,0 +1,133 @@
+"""Unit tests for mispops.misp.misp_news."""
+
+from __future__ import annotations
+
+import html
+
+from ansible_collections.mispops.misp.plugins.modules import misp_news
+from ansible_collections.mispops.misp.plugins.modules.misp_news import ARGUMENT_SPEC, NewsManager
+from fake_misp import FakeMisp, envelope, run_manager
+
+BASE = {"misp_url": "https://misp.test", "misp_api_key": "K" * 40}
+LIST = misp_news.LIST_PATH
+REDIRECT = {"Location": "https://misp.test/news/index"}
+
+
+def page(items):
+    """Shaped like MISP 2.5's genericElements/IndexTable output for News/admin_index."""
+    rows = ""
+    for k, (nid, email, title, message) in enumerate(items):
+        rows += (
+            f'<tr data-row-id="{k}">'
+            f'<td data-path="News.id">{nid}</td>'
+            f'<td data-path="User.email">{html.escape(email)}</td>'
+            f'<td data-path="News.title">{html.escape(title)}</td>'
+            f'<td data-path="News.message">{html.escape(message)}</td>'
+            f'<td data-path="News.date_created"><span title="x">2026-01-01</span></td>'
+            '<td class="short action-links"><a href="/news/edit/1"><i class="fa fa-edit"></i></a></td>'
+            "</tr>"
+        )
+    return (
+        '<!DOCTYPE html><html><body><table class="table"><thead><tr><th>ID</th><th>Title</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></body></html>"
+    )
+
+
+ITEMS = [
+    ("5", "admin@admin.test", "Maintenance <Saturday>", "MISP is **down**\r\n08:00 & 10:00\n"),
+    ("3", "", "Welcome", "Hello"),
+    ("2", "admin@admin.test", "Welcome", "Old hello"),
+]
+
+
+def fake_misp(items=ITEMS):
+    fake = FakeMisp()
+    fake.route("GET", LIST, page(items), headers={"Content-Type": "text/html"})
+    fake.route("POST", "/news/add", b"", status=302, headers=REDIRECT)
+    fake.route("POST", r"^/news/edit/(\d+)$", b"", status=302, headers=REDIRECT)
+    fake.route("POST", r"^/news/delete/(\d+)$", {"saved": True, "success": True})
+    return fake
+
+
+def run(params, fake, check_mode=False):
+    return run_manager(NewsManager, {**BASE, **params}, fake, check_mode=check_mode, spec=ARGUMENT_SPEC)
+
+
+def test_parse_admin_index():
+    rows = misp_news.parse_news(page(ITEMS))
+    assert rows[0] == {
+        "id": "5",
+        "author": "admin@admin.test",
+        "title": "Maintenance <Saturday>",
+        "message": "MISP is **down**\r\n08:00 & 10:00\n",
+    }
+    assert [r["id"] for r in rows] == ["5", "3", "2"]
+
+
+def test_no_change_reads_once_with_html_accept():
+    fake = fake_misp()
+    result = run({"title": "Maintenance <Saturday>", "text": "MISP is **down**\n08:00 & 10:00"}, fake)
+    assert result["changed"] is False
+    assert fake.calls == [("GET", LIST, None)]
+    assert fake.requests[0].headers["Accept"] == "text/html, application/xml"
+    assert fake.requests[0].headers["Authorization"] == "K" * 40
+    assert result["news"]["id"] == "5"
+
+
+def test_create():
+    fake = fake_misp()
+    result = run({"title": "New", "text": "Text", "anonymise": True}, fake)
+    assert result["changed"] is True
+    assert fake.writes() == [("POST", "/news/add", {"News": {"title": "New", "message": "Text", "anonymise": True}})]
+    assert result["diff"] == {"before": {}, "after": {"title": "New", "message": "Text"}}
+
+
+def test_create_check_mode():
+    fake = fake_misp()
+    result = run({"title": "New", "text": "Text"}, fake, check_mode=True)
+    assert result["changed"] is True and fake.writes() == []
+
+
+def test_update_newest_duplicate_with_diff():
+    fake = fake_misp()
+    result = run({"title": "Welcome", "text": "Hi all"}, fake)
+    assert fake.writes() == [("POST", "/news/edit/3", {"News": {"title": "Welcome", "message": "Hi all"}})]
+    assert result["diff"] == {"before": {"message": "Hello"}, "after": {"message": "Hi all"}}
+    assert result["news"] == {"id": "3", "title": "Welcome", "message": "Hi all"}
+
+
+def test_update_check_mode():
+    fake = fake_misp()
+    assert run({"title": "Welcome", "text": "Hi all"}, fake, check_mode=True)["changed"] is True
+    assert fake.writes() == []
+
+
+def test_absent_deletes_all_with_title_then_noop():
+    fake = fake_misp()
+    result = run({"title": "Welcome", "state": "absent"}, fake)
+    assert result["changed"] is True
+    assert fake.writes() == [("POST", "/news/delete/3", {}), ("POST", "/news/delete/2", {})]
+    fake = fake_misp([])
+    assert run({"title": "Welcome", "state": "absent"}, fake)["changed"] is False
+
+
+def test_save_without_redirect_fails():
+    fake = fake_misp()
+    fake.route("POST", "/news/add", "<html>form</html>", status=200)
+    result = run({"title": "New", "text": "Text"}, fake)
+    assert result["failed"] and "did not save" in result["msg"]
+    fake = fake_misp()
+    fake.route("POST", "/news/add", b"", status=302, headers={"Location": "https://misp.test/users/login"})
+    assert run({"title": "New", "text": "Text"}, fake)["failed"] is True
+
+
+def test_unreadable_list_and_http_errors():
+    fake = fake_misp()
+    fake.route("GET", LIST, b"", status=302, headers={"Location": "https://misp.test/users/login"})
+    result = run({"title": "x", "text": "y"}, fake)
+    assert result["failed"] and "Could not read the news list" in result["msg"] and "/users/login" in result["msg"]
+    fake = fake_misp()
+    fake.route("GET", LIST, envelope("Authentication failed."), status=403)
+    result = run({"title": "x", "text": "y"}, fake)
+    assert result["failed"] and result["status"] == 403
+    assert "required" in run({"title": "x"}, fake_misp())["msg"]
