@@ -20,7 +20,7 @@ description:
   - With only O(load_defaults=true), loads MISP's default feed metadata; reported as changed
     when new feeds appeared.
 author:
-  - mispops contributors
+  - mispops contributors (!UNKNOWN)
 options:
   url:
     description:

@@ -21,7 +21,7 @@ description:
     The classification lives in C(module_utils/misp_sync.py) so that the sync role and the
     doctor playbook use the same logic.
 author:
-  - mispops contributors
+  - mispops contributors (!UNKNOWN)
 options:
   name:
     description:

@@ -16,7 +16,7 @@ description:
     O(uuid) (generated once, kept in the inventory) so that renames are possible and
     the group has the same UUID on every synced instance.
 author:
-  - mispops contributors
+  - mispops contributors (!UNKNOWN)
 options:
   uuid:
     description:

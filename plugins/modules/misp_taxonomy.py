@@ -19,7 +19,7 @@ description:
   - Enables the taxonomy, creates all its tags (C(POST /taxonomies/addTag/<id>)) and sets
     or clears C(required).
 author:
-  - mispops contributors
+  - mispops contributors (!UNKNOWN)
 options:
   src:
     description:

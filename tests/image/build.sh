@@ -66,6 +66,14 @@ build_one() {
   echo "[image] built $image in $((SECONDS - started)) s"
 }
 
+# Suites build side by side: debootstrap mostly waits on the mirror and on dpkg.
+pids=()
 for suite in "${@:-bookworm}"; do
-  build_one "$suite"
+  build_one "$suite" &
+  pids+=($!)
 done
+status=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || status=1
+done
+exit "$status"
