@@ -135,10 +135,15 @@ diff:
   type: dict
 """
 
-import json
-import re
 
 from ansible_collections.mispops.misp.plugins.module_utils.misp_client import MispApiError
+from ansible_collections.mispops.misp.plugins.module_utils.misp_config import (
+    MASK,
+    is_secret,
+    lookup,
+    read_config_php,
+    setting_equal,
+)
 from ansible_collections.mispops.misp.plugins.module_utils.misp_module import MispManager, run_module, to_bool
 
 ARGUMENT_SPEC = dict(
@@ -148,21 +153,6 @@ ARGUMENT_SPEC = dict(
     php_binary=dict(type="str", default="php"),
 )
 
-MASK = "********"
-# docs/misp-reference.md 0.1: settings MISP will not show over REST (plus anything that looks secret).
-REDACTED = {
-    "MISP.redis_password",
-    "GnuPG.password",
-    "SMIME.password",
-    "Proxy.password",
-    "Security.salt",
-    "Security.encryption_key",
-    "Plugin.ZeroMQ_password",
-    "Plugin.ZeroMQ_redis_password",
-    "SimpleBackgroundJobs.redis_password",
-    "SimpleBackgroundJobs.supervisor_password",
-}
-SECRET_RE = re.compile(r"(password|salt|secret|encryption_key|api_?key|authkey|token)", re.IGNORECASE)
 # Values MISP's REST test rejects although they are valid intents (misp-reference 0.1, 1.3, 4).
 ALWAYS_FORCE = {
     "MISP.baseurl",
@@ -173,34 +163,6 @@ ALWAYS_FORCE = {
     "MISP.footer_logo",
 }
 NOT_SET = "Value not set."
-READ_CONFIG_PHP = "$config = array(); require $argv[1]; echo json_encode($config, JSON_PARTIAL_OUTPUT_ON_ERROR);"
-
-
-def is_secret(name):
-    return name in REDACTED or bool(SECRET_RE.search(name.rsplit(".", 1)[-1]))
-
-
-def setting_equal(current, desired):
-    """Compare a stored value with the wanted one across MISP's loose typing."""
-    if current is None:
-        return False
-    if isinstance(desired, bool) or isinstance(current, bool):
-        return to_bool(current) is to_bool(desired)
-    if isinstance(desired, (int, float)) or isinstance(current, (int, float)):
-        try:
-            return float(current) == float(desired)
-        except (TypeError, ValueError):
-            return False
-    return str(current) == str(desired)
-
-
-def lookup(config, name):
-    node = config
-    for part in name.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 class SettingsManager(MispManager):
@@ -278,15 +240,7 @@ class SettingsManager(MispManager):
         return current, "api"
 
     def read_config_php(self, path):
-        php = self.module.get_bin_path(self.params["php_binary"], required=True)
-        rc, out, err = self.module.run_command([php, "-r", READ_CONFIG_PHP, path])
-        if rc != 0:
-            self.fail(f"Could not read {path} with {php}: {err.strip() or out.strip()}", rc=rc)
-        try:
-            config = json.loads(out)
-        except ValueError:
-            self.fail(f"Could not parse the settings in {path} (php printed no JSON)")
-        return config if isinstance(config, dict) else {}
+        return read_config_php(self.module, path, self.params["php_binary"])
 
     def definition(self, name):
         if name not in self.definitions:

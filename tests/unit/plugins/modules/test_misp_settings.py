@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible_collections.mispops.misp.plugins.module_utils import misp_config
 from ansible_collections.mispops.misp.plugins.modules import misp_settings
 from ansible_collections.mispops.misp.plugins.modules.misp_settings import ARGUMENT_SPEC, SettingsManager
 from fake_misp import FakeMisp, FakeModule, envelope, run_manager
@@ -81,7 +82,7 @@ def test_no_change_from_config_php_makes_no_api_call():
     assert result["changed"] is False
     assert "diff" not in result
     assert fake.calls == []
-    assert module.commands == [["/usr/bin/php", "-r", misp_settings.READ_CONFIG_PHP, CONFIG_PATH]]
+    assert module.commands == [["/usr/bin/php", "-r", misp_config.READ_CONFIG_PHP, CONFIG_PATH]]
     assert result["source"] == "config.php"
 
 
