@@ -9,6 +9,7 @@ calls :func:`run_module`. Managers usually derive from :class:`MispManager` and 
 
 from __future__ import annotations
 
+import copy
 import json
 import traceback
 
@@ -205,8 +206,42 @@ class Lookup:
 # --------------------------------------------------------------------------------------
 # Manager base and module runner
 # --------------------------------------------------------------------------------------
+def list_argument_spec(list_option, item_spec, run_spec=None):
+    """Argument spec of a module that manages one object or a list of them.
+
+    The options of ``item_spec`` (one object, with ``state``) are top-level options (``required``
+    dropped: the list option may replace them) and also the suboptions of ``list_option``, a list of
+    such objects. ``run_spec`` holds the options that apply to the whole run.
+    """
+    spec = {name: {k: v for k, v in opt.items() if k != "required"} for name, opt in item_spec.items()}
+    spec[list_option] = dict(type="list", elements="dict", options=copy.deepcopy(item_spec))
+    spec.update(run_spec or {})
+    return spec
+
+
+def list_mode_rules(list_option, item_spec, one_of=None):
+    """``mutually_exclusive``/``required_one_of`` for :func:`run_module`: either the list option or
+    the single-object options (``one_of``: the options one of which names a single object)."""
+    one_of = list(one_of or [n for n, o in item_spec.items() if o.get("required")])
+    return dict(
+        mutually_exclusive=[(list_option, name) for name in item_spec],
+        required_one_of=[(*one_of, list_option)],
+    )
+
+
 class MispManager:
-    """Base for module managers. Subclasses implement ``run() -> dict`` (the module result)."""
+    """Base for module managers. Subclasses implement ``run() -> dict`` (the module result).
+
+    Modules that manage objects of one type set ``list_option``, ``item_spec`` and ``identity_keys``
+    and implement ``process() -> dict`` for one object, read from ``self.params`` (the module's
+    parameters overlaid with that object's options). :meth:`run_elements` then serves the
+    single-object options and the list option with the same code: single-object mode is list
+    mode with one element. Reads must be cached on the manager (one list call per type per run).
+    """
+
+    list_option = None  # option holding a list of objects, e.g. "organisations"
+    item_spec = None  # spec of one object (the single-object options)
+    identity_keys = ()  # options that identify an object (duplicate check, result label)
 
     def __init__(self, module, client):
         self.module = module
@@ -214,9 +249,115 @@ class MispManager:
         self.params = module.params
         self.check_mode = module.check_mode
         self.lookup = Lookup(client)
+        self.run_result = {}  # run-wide keys added to the module result
 
-    def run(self):  # pragma: no cover - abstract
+    def run(self):
+        if self.list_option is None:  # pragma: no cover - abstract
+            raise NotImplementedError
+        return self.run_elements()
+
+    def process(self):  # pragma: no cover - abstract
+        """Bring one object (``self.params``) to its wanted state; return its result dict
+        (``changed``, ``diff`` and the object)."""
         raise NotImplementedError
+
+    # -- list mode -----------------------------------------------------------------------
+    def elements(self):
+        """(list_mode, [element options]) from the module parameters."""
+        params = self.module.params
+        listed = params.get(self.list_option)
+        if listed is None:
+            return False, [{name: params.get(name) for name in self.item_spec}]
+        given = [
+            name
+            for name, opt in self.item_spec.items()
+            if params.get(name) is not None and params.get(name) != opt.get("default")
+        ]
+        if given:
+            self.fail(f"{self.list_option} is mutually exclusive with the single-object options: {', '.join(given)}")
+        return True, [
+            {name: dict(item).get(name, opt.get("default")) for name, opt in self.item_spec.items()} for item in listed
+        ]
+
+    def check_item(self, item):
+        """Checks of one element that need no MISP data; all run before the first write."""
+
+    def identity(self, item):
+        """[(key, normalised value)] naming the object; two elements sharing one are refused."""
+        return [(k, str(item[k]).strip().lower()) for k in self.identity_keys if item.get(k) not in (None, "")]
+
+    def label(self, item):
+        """Short name of an element, used as its key in the diff and in error messages."""
+        for key in self.identity_keys:
+            if item.get(key) not in (None, ""):
+                return str(item[key])
+        return "?"
+
+    def check_duplicates(self, items, labels):
+        seen = {}
+        for item, label in zip(items, labels, strict=True):
+            for ident in self.identity(item):
+                if ident in seen:
+                    self.fail(
+                        f"{self.list_option}: '{seen[ident]}' and '{label}' name the same object "
+                        f"({ident[0]} {ident[1]}); list each object once."
+                    )
+                seen[ident] = label
+
+    def run_elements(self):
+        """Run :meth:`process` for every element, then build the module result."""
+        list_mode, items = self.elements()
+        labels = []
+        for item in items:
+            label = self.label(item)
+            labels.append(label if label not in labels else f"{label} [{len(labels)}]")
+        for item, label in zip(items, labels, strict=True):
+            try:
+                self.check_item(item)
+            except MispModuleError as e:
+                if list_mode:
+                    e.msg = f"{label}: {e.msg}"
+                raise
+        if list_mode:
+            self.check_duplicates(items, labels)
+        run_params = self.module.params
+        results = []
+        try:
+            for item, label in zip(items, labels, strict=True):
+                self.params = {**run_params, **item}
+                if not list_mode:
+                    results.append(self.process())
+                    continue
+                try:
+                    result = self.process()
+                except MispApiError as e:
+                    raise MispModuleError(f"{label}: {e}", status=e.status, misp_message=e.message, url=e.path) from e
+                except MispModuleError as e:
+                    e.msg = f"{label}: {e.msg}"
+                    raise
+                ident = {k: item[k] for k in self.identity_keys if item.get(k) is not None}
+                results.append({**ident, **result})
+        except MispModuleError as e:
+            if list_mode:  # what was done before the failure
+                e.details.setdefault("changed", any(r.get("changed") for r in results))
+                e.details.setdefault("results", results)
+            raise
+        finally:
+            self.params = run_params
+        if not list_mode:
+            return {**results[0], **self.run_result}
+        before, after = {}, {}
+        for label, result in zip(labels, results, strict=True):
+            if result.get("changed"):
+                diff = result.get("diff") or {}
+                before[label] = diff.get("before", {})
+                after[label] = diff.get("after", {})
+        return {
+            "changed": any(r.get("changed") for r in results),
+            "diff": {"before": before, "after": after},
+            "results": results,
+            **self.run_result,
+        }
 
     def fail(self, msg, **details):
         raise MispModuleError(msg, **details)
@@ -264,6 +405,8 @@ def execute(module, manager_cls, client):
         )
     except MispModuleError as e:
         module.fail_json(msg=e.msg, **e.details)
+    # The benchmark adds these up: a no-change run should cost one list call per object type.
+    result.setdefault("api_calls", client.api_calls)
     module.exit_json(**result)
 
 

@@ -20,10 +20,13 @@ author:
   - mispops contributors (!UNKNOWN)
 attributes:
   check_mode:
+    description: Reports what would change without running C(cake).
     support: full
   diff_mode:
+    description: Shows the changed settings before and after, secrets masked.
     support: full
   idempotent:
+    description: Runs C(cake) only for settings whose value differs in config.php.
     support: full
 options:
   settings:

@@ -13,6 +13,7 @@ description:
   - With O(url), creates, updates or deletes one feed. Feeds have no UUID and their ids differ
     between instances, so the feed is always found by its URL (the same key MISP uses when it
     loads its default feeds); never by id.
+  - With O(feeds) (list mode), does the same for a list of feeds in one task.
   - With O(defaults), applies O(enabled), O(caching_enabled), O(distribution) and
     O(sharing_group) to a list of MISP's default feeds named by name or URL, in one task.
     When one of them is missing, MISP's default feed metadata is loaded first
@@ -22,6 +23,78 @@ description:
 author:
   - mispops contributors (!UNKNOWN)
 options:
+  feeds:
+    description:
+      - List mode. Each element describes one feed with the same keys as the single-feed options
+        (O(url), O(state), O(name), O(provider), O(source_format), O(input_source), O(enabled),
+        O(caching_enabled), O(distribution), O(sharing_group), O(rules), O(settings),
+        O(fixed_event), O(delta_merge), O(publish), O(override_ids), O(lookup_visible));
+        they are applied in list order. O(load_defaults) and O(fetch_on_enable) apply to all of them
+        (the default list is loaded at most once, when a listed feed is missing).
+      - Mutually exclusive with those single-feed options and with O(defaults). A URL may be
+        listed only once.
+      - Elements are checked first; when one fails, the elements already applied stay applied and
+        the failure lists their results.
+    type: list
+    elements: dict
+    suboptions:
+      url:
+        description: See O(url).
+        type: str
+        required: true
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
+        default: present
+      name:
+        description: See O(name).
+        type: str
+      provider:
+        description: See O(provider).
+        type: str
+      source_format:
+        description: See O(source_format).
+        type: str
+        choices: [misp, freetext, csv]
+      input_source:
+        description: See O(input_source).
+        type: str
+        choices: [network, local]
+      enabled:
+        description: See O(enabled).
+        type: bool
+      caching_enabled:
+        description: See O(caching_enabled).
+        type: bool
+      distribution:
+        description: See O(distribution).
+        type: int
+        choices: [0, 1, 2, 3, 4, 5]
+      sharing_group:
+        description: See O(sharing_group).
+        type: str
+      rules:
+        description: See O(rules).
+        type: dict
+      settings:
+        description: See O(settings).
+        type: dict
+      fixed_event:
+        description: See O(fixed_event).
+        type: bool
+      delta_merge:
+        description: See O(delta_merge).
+        type: bool
+      publish:
+        description: See O(publish).
+        type: bool
+      override_ids:
+        description: See O(override_ids).
+        type: bool
+      lookup_visible:
+        description: See O(lookup_visible).
+        type: bool
   url:
     description:
       - URL (or local path, with O(input_source=local)) of the feed. Identifies the feed.
@@ -30,7 +103,7 @@ options:
     description:
       - Names or URLs of feeds from MISP's default feed list (C(app/files/feed-metadata/defaults.json))
         to configure with the common options. Names are compared case-insensitively.
-      - Mutually exclusive with O(url).
+      - Mutually exclusive with O(url) and O(feeds).
     type: list
     elements: str
   load_defaults:
@@ -42,7 +115,7 @@ options:
     default: false
   state:
     description:
-      - V(present) creates or updates the feed, V(absent) deletes it (only with O(url)).
+      - V(present) creates or updates the feed, V(absent) deletes it (only with O(url) or in O(feeds)).
     type: str
     choices: [present, absent]
     default: present
@@ -121,14 +194,17 @@ attributes:
     support: full
     description: Only changed keys are shown (per feed name with O(defaults)).
   idempotent:
+    description: A second run with the same options reports no change.
     support: full
     details:
       - With O(load_defaults) alone the module reloads the list each run but only reports a
         change when feeds were added.
 notes:
   - Needs a site admin key (all C(feeds/*) write actions are site-admin only).
-  - Reads current state with one C(GET /feeds/index) call (plus C(GET /sharing_groups/index)
-    when O(sharing_group) is given).
+  - Reads current state with one C(GET /feeds/index) call per run, whatever the number of feeds
+    (plus one C(GET /sharing_groups/index/limit:9999) when a O(sharing_group) is given, and one
+    more C(GET /feeds/index) after loading the default list).
+  - The feeds' request C(headers) (which may hold credentials) are never returned.
 seealso:
   - module: mispops.misp.misp_sharing_group
 """
@@ -162,6 +238,25 @@ EXAMPLES = r"""
       tags:
         NOT: ["tlp:red"]
 
+- name: All custom feeds in one task (one list call when nothing changes)
+  mispops.misp.misp_feed:
+    misp_url: https://misp.example.org
+    misp_api_key: "{{ vault_misp_admin_key }}"
+    feeds:
+      - url: https://feeds.example.org/misp/
+        name: Community feed
+        provider: FinSec CERT
+        source_format: misp
+        enabled: true
+      - url: https://feeds.example.org/ips.txt
+        name: Blocked IPs
+        provider: FinSec CERT
+        source_format: freetext
+        caching_enabled: true
+      - url: https://old.example.org/feed/
+        state: absent
+    fetch_on_enable: true
+
 - name: Load MISP's default feed metadata
   mispops.misp.misp_feed:
     misp_url: https://misp.example.org
@@ -188,6 +283,28 @@ feeds:
   returned: with O(defaults)
   type: list
   elements: dict
+results:
+  description:
+    - One result per element of O(feeds), in list order, each with C(url), C(changed), C(diff) and
+      C(feed) (when present).
+  returned: with O(feeds)
+  type: list
+  elements: dict
+  sample: [{"url": "https://feeds.example.org/misp/", "changed": false, "diff": {"before": {}, "after": {}},
+            "feed": {"id": "40", "name": "Community feed", "enabled": true}}]
+diff:
+  description:
+    - Changed keys before and after.
+    - With O(feeds) only the changed feeds, keyed by URL; with O(defaults) keyed by feed name.
+  returned: always
+  type: dict
+  sample: {"before": {"https://feeds.example.org/misp/": {"enabled": false}},
+           "after": {"https://feeds.example.org/misp/": {"enabled": true}}}
+api_calls:
+  description: Number of HTTP requests made to MISP.
+  returned: always
+  type: int
+  sample: 1
 added:
   description: Names of the feeds that loading the default list added.
   returned: with only O(load_defaults=true), outside check mode
@@ -210,6 +327,7 @@ from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
     MispManager,
     changed_keys,
     find_one,
+    list_argument_spec,
     run_module,
     to_bool,
     unwrap,
@@ -232,11 +350,15 @@ SIMPLE = (
     "lookup_visible",
 )
 COMMON = ("enabled", "caching_enabled", "distribution")
+# Feed fields never returned: request headers of authenticated feeds carry their keys.
+HIDDEN = ("headers",)
+# The REST index of sharing groups is paginated (60) without a limit.
+SHARING_GROUPS_PATH = "/sharing_groups/index/limit:9999"
 
-ARGUMENT_SPEC = dict(
-    url=dict(type="str"),
-    defaults=dict(type="list", elements="str"),
-    load_defaults=dict(type="bool", default=False),
+# The options of one feed: top-level options (single mode) and elements of feeds.
+# With defaults, enabled, caching_enabled, distribution and sharing_group apply to the named default feeds.
+ITEM_SPEC = dict(
+    url=dict(type="str", required=True),  # required in feeds elements only (list_argument_spec)
     state=dict(type="str", choices=["present", "absent"], default="present"),
     name=dict(type="str"),
     provider=dict(type="str"),
@@ -253,7 +375,15 @@ ARGUMENT_SPEC = dict(
     publish=dict(type="bool"),
     override_ids=dict(type="bool"),
     lookup_visible=dict(type="bool"),
-    fetch_on_enable=dict(type="bool", default=False),
+)
+ARGUMENT_SPEC = list_argument_spec(
+    "feeds",
+    ITEM_SPEC,
+    dict(
+        defaults=dict(type="list", elements="str"),
+        load_defaults=dict(type="bool", default=False),
+        fetch_on_enable=dict(type="bool", default=False),
+    ),
 )
 
 
@@ -272,7 +402,7 @@ def decode_json(value):
 
 
 def public_feed(feed):
-    out = dict(feed or {})
+    out = {k: v for k, v in (feed or {}).items() if k not in HIDDEN}
     for key in ("rules", "settings"):
         if key in out:
             out[key] = decode_json(out[key])
@@ -280,36 +410,60 @@ def public_feed(feed):
 
 
 class FeedManager(MispManager):
+    list_option = "feeds"
+    item_spec = ITEM_SPEC
+    identity_keys = ("url",)
+
     def run(self):
         p = self.params
         if p["url"] and p["defaults"] is not None:
             self.fail("url and defaults are mutually exclusive.")
-        if p["state"] == "absent" and not p["url"]:
+        if p["feeds"] is not None and p["defaults"] is not None:
+            self.fail("feeds and defaults are mutually exclusive.")
+        if p["state"] == "absent" and not p["url"] and p["feeds"] is None:
             self.fail("state=absent needs url.")
-        if not p["url"] and p["defaults"] is None and not p["load_defaults"]:
-            self.fail("One of url, defaults or load_defaults=true is required.")
-        self.result = {"changed": False, "loaded_defaults": False}
-        feeds = self.feeds()
-        if p["url"]:
-            self.single(feeds)
-        elif p["defaults"] is not None:
-            self.defaults(feeds)
+        if not p["url"] and p["defaults"] is None and p["feeds"] is None and not p["load_defaults"]:
+            self.fail("One of url, feeds, defaults or load_defaults=true is required.")
+        self.run_result = {"loaded_defaults": False}
+        if p["url"] or p["feeds"] is not None:
+            return self.run_elements()  # one feed = a list of one
+        self.result = {"changed": False}
+        if p["defaults"] is not None:
+            self.defaults(self.feeds())
         else:
-            self.load_only(feeds)
+            self.load_only(self.feeds())
+        return {**self.result, **self.run_result}
+
+    def check_item(self, item):
+        if not item["url"]:
+            self.fail("url is required")
+        if item["sharing_group"] is not None and item["distribution"] not in (None, 4):
+            self.fail("sharing_group needs distribution=4.")
+
+    def process(self):
+        self.result = {"changed": False}
+        self.single(self.feeds())
         return self.result
+
+    def identity(self, item):
+        return [("url", str(item["url"]).strip().rstrip("/").lower())] if item.get("url") else []
 
     # -- reading -------------------------------------------------------------------------
     def feeds(self):
-        return unwrap_list(self.client.get("/feeds/index"), "Feed")
+        """All feeds, read once per run (and again only after loading the default list)."""
+        if not hasattr(self, "_feeds"):
+            self._feeds = unwrap_list(self.client.get("/feeds/index"), "Feed")
+        return self._feeds
 
     def sharing_group_id(self):
         ref = self.params["sharing_group"]
         if ref is None:
             return None
-        resp = self.client.get("/sharing_groups/index")
-        items = resp.get("response", []) if isinstance(resp, dict) else resp or []
-        sgs = [unwrap(i, "SharingGroup") for i in items if isinstance(i, dict)]
-        sg = find_one(sgs, ref, keys=("uuid", "name", "id"))
+        if not hasattr(self, "_sharing_groups"):
+            resp = self.client.get(SHARING_GROUPS_PATH)
+            items = resp.get("response", []) if isinstance(resp, dict) else resp or []
+            self._sharing_groups = [unwrap(i, "SharingGroup") for i in items if isinstance(i, dict)]
+        sg = find_one(self._sharing_groups, ref, keys=("uuid", "name", "id"))
         if sg is None:
             self.fail(f"Sharing group '{ref}' not found (active sharing groups only).")
         return str(sg["id"])
@@ -354,13 +508,17 @@ class FeedManager(MispManager):
         if to_bool(after.get("enabled")) and not to_bool((before or {}).get("enabled")):
             answer = self.client.get(f"/feeds/fetchFromFeed/{after['id']}")
             msg = answer.get("result", answer) if isinstance(answer, dict) else answer
-            self.result.setdefault("fetched", {})[after.get("name") or after["id"]] = msg
+            self.run_result.setdefault("fetched", {})[after.get("name") or after["id"]] = msg
 
     def load(self):
-        self.result["loaded_defaults"] = True
+        """Load MISP's default feed list (once per run); the fresh feed list, None in check mode."""
+        if self.run_result["loaded_defaults"]:
+            return None if self.check_mode else self.feeds()
+        self.run_result["loaded_defaults"] = True
         if self.check_mode:
             return None
         self.client.post("/feeds/loadDefaultFeeds")
+        self.__dict__.pop("_feeds", None)
         return self.feeds()
 
     # -- modes ---------------------------------------------------------------------------
@@ -464,7 +622,7 @@ class FeedManager(MispManager):
         urls = {f.get("url") for f in feeds}
         if self.check_mode:
             # Whether MISP would add feeds is only known by loading them.
-            self.result["loaded_defaults"] = True
+            self.run_result["loaded_defaults"] = True
             self.result["diff"] = {"before": {}, "after": {}}
             self.module.warn("Check mode: cannot tell whether loading the default feeds would add any.")
             return
@@ -476,7 +634,8 @@ class FeedManager(MispManager):
 
 
 def main():
-    run_module(FeedManager, ARGUMENT_SPEC, mutually_exclusive=[("url", "defaults")])
+    exclusive = [("url", "defaults"), ("feeds", "defaults")] + [("feeds", name) for name in ITEM_SPEC]
+    run_module(FeedManager, ARGUMENT_SPEC, mutually_exclusive=exclusive)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,14 @@ module: misp_news
 short_description: Publish MISP news items, idempotent by title
 version_added: 0.1.0
 description:
-  - Ensures that a news item with O(title) exists with O(text), or that none exists.
+  - Ensures that a news item with O(title) exists with O(text), or that none exists; or does so
+    for a list of items with O(items) (list mode), in one task.
   - MISP's news pages have no JSON form (C(NewsController) only renders HTML and answers
     add/edit with a redirect). The module therefore reads the admin list
     C(GET /news/admin_index/limit:9999) once, authenticated by API key, as HTML
     (header C(Accept) set to C(text/html, application/xml), which MISP treats as an API request
     yet renders as the normal page), and takes id, title and message from its table cells.
+    That list is read once per run, whatever the number of items.
   - "Writes with C(POST /news/add) and C(POST /news/edit/<id>) (body C({\"News\": {...}}); MISP
     answers 302 when it saved) and deletes with C(POST /news/delete/<id>)."
   - Editing keeps the item's creation date, so users are not sent to the news page again;
@@ -34,10 +36,37 @@ attributes:
     description: A second run with the same title and message reports no change.
     support: full
 options:
+  items:
+    description:
+      - List mode. Each element describes one news item with the same keys as the single-item
+        options (O(title), O(text), O(anonymise), O(state)); they are applied in list order.
+      - Mutually exclusive with those single-item options. A title may be listed only once.
+      - Elements are checked first; when one fails, the elements already applied stay applied and
+        the failure lists their results.
+    type: list
+    elements: dict
+    suboptions:
+      title:
+        description: See O(title).
+        type: str
+        required: true
+      text:
+        description: See O(text).
+        type: str
+      anonymise:
+        description: See O(anonymise).
+        type: bool
+        default: false
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
+        default: present
   title:
-    description: Title of the news item; its identity (MISP does not enforce unique titles).
+    description:
+      - Title of the news item; its identity (MISP does not enforce unique titles).
+      - Required unless O(items) is given.
     type: str
-    required: true
   text:
     description:
       - Text of the item (Markdown), MISP's C(message) field. Required when O(state=present).
@@ -67,6 +96,16 @@ EXAMPLES = r"""
     text: |
       MISP will be **unavailable** on Saturday 08:00-10:00 UTC.
 
+- name: Several items in one task (one list read when nothing changes)
+  mispops.misp.misp_news:
+    misp_url: https://misp.example.org
+    misp_api_key: "{{ vault_misp_admin_key }}"
+    items:
+      - title: Welcome to the community MISP
+        text: Read the sharing rules first.
+      - title: Maintenance on Saturday
+        state: absent
+
 - name: Withdraw it
   mispops.misp.misp_news:
     misp_url: https://misp.example.org
@@ -78,25 +117,46 @@ EXAMPLES = r"""
 RETURN = r"""
 news:
   description: The news item after the run (C(id) is missing for an item just created).
-  returned: when state is present
+  returned: when state is present, single-item mode
   type: dict
   sample: {"id": "4", "title": "Maintenance on Saturday", "message": "MISP will be unavailable"}
+results:
+  description: One result per element of O(items), in list order, each with C(title), C(changed), C(diff) and C(news).
+  returned: list mode
+  type: list
+  elements: dict
+  sample: [{"title": "Maintenance on Saturday", "changed": false, "diff": {"before": {}, "after": {}},
+            "news": {"id": "4", "title": "Maintenance on Saturday", "message": "MISP will be unavailable"}}]
 diff:
-  description: Title and message before and after.
+  description:
+    - Title and message before and after.
+    - In list mode only the changed items, keyed by title.
   returned: always
   type: dict
+api_calls:
+  description: Number of HTTP requests made to MISP.
+  returned: always
+  type: int
+  sample: 1
 """
 
 from html.parser import HTMLParser
 
-from ansible_collections.mispops.misp.plugins.module_utils.misp_module import MispManager, run_module
+from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
+    MispManager,
+    list_argument_spec,
+    list_mode_rules,
+    run_module,
+)
 
-ARGUMENT_SPEC = dict(
+# The options of one news item: top-level options (single mode) and elements of items.
+ITEM_SPEC = dict(
     title=dict(type="str", required=True),
     text=dict(type="str"),
     anonymise=dict(type="bool", default=False),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
+ARGUMENT_SPEC = list_argument_spec("items", ITEM_SPEC)
 LIST_PATH = "/news/admin_index/limit:9999"
 # Equal-weight HTML + XML: MISP's IndexFilter::isRest() is true (isXml), so the API key is
 # accepted, while CakePHP's RequestHandler keeps the HTML view because html ranks first.
@@ -155,10 +215,21 @@ def norm(text):
 
 
 class NewsManager(MispManager):
-    def run(self):
-        p = self.params
-        if p["state"] == "present" and p["text"] is None:
+    list_option = "items"
+    item_spec = ITEM_SPEC
+    identity_keys = ("title",)
+
+    def identity(self, item):
+        return [("title", item["title"])] if item.get("title") is not None else []  # titles match exactly
+
+    def check_item(self, item):
+        if item["title"] is None:
+            self.fail("title is required")
+        if item["state"] == "present" and item["text"] is None:
             self.fail("text is required when state is present")
+
+    def process(self):
+        p = self.params
         items = [n for n in self.read() if n["title"] == p["title"]]
 
         if p["state"] == "absent":
@@ -187,6 +258,12 @@ class NewsManager(MispManager):
         )
 
     def read(self):
+        """All news items, read once per run."""
+        if not hasattr(self, "_news"):
+            self._news = self.fetch()
+        return self._news
+
+    def fetch(self):
         page = self.client.get(LIST_PATH, headers={"Accept": HTML_ACCEPT})
         if not isinstance(page, str) or "<table" not in page:
             status = self.client.last_status
@@ -208,7 +285,7 @@ class NewsManager(MispManager):
 
 
 def main():
-    run_module(NewsManager, ARGUMENT_SPEC)
+    run_module(NewsManager, ARGUMENT_SPEC, **list_mode_rules("items", ITEM_SPEC))
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@ module: misp_organisation
 short_description: Manage MISP organisations (local or remote), found by id, UUID or name
 version_added: 0.1.0
 description:
-  - Creates, updates or deletes one MISP organisation.
-  - Reads all organisations with one C(GET /organisations/index/scope:all), compares and writes
-    only the fields that differ (C(POST /admin/organisations/add|edit/<id>),
-    C(DELETE /admin/organisations/delete/<id>)).
+  - Creates, updates or deletes one MISP organisation (the options below), or many with
+    O(organisations) (list mode), in one task.
+  - Reads all organisations with one C(GET /organisations/index/scope:all) per run, whatever the
+    number of organisations, compares and writes only the fields that differ
+    (C(POST /admin/organisations/add|edit/<id>), C(DELETE /admin/organisations/delete/<id>)).
+    A run without changes makes that one call.
   - The organisation is found by O(id), else by O(uuid), else by O(name) (case-insensitive).
     Giving O(uuid) and O(name) for an organisation found by name sets its UUID, which is how
     the organisation created by C(cake user init) gets the inventory's UUID.
@@ -31,6 +33,55 @@ attributes:
     description: A second run with the same options reports no change.
     support: full
 options:
+  organisations:
+    description:
+      - List mode. Each element describes one organisation with the same keys as the
+        single-organisation options (O(name), O(uuid), O(id), O(description), O(type), O(nationality),
+        O(sector), O(contacts), O(local), O(restricted_to_domain), O(state)); they are applied in
+        list order.
+      - Mutually exclusive with those single-organisation options. An organisation may be listed
+        only once.
+      - Elements are checked first; when one fails, the elements already applied stay applied and
+        the failure lists their results.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: See O(name).
+        type: str
+      uuid:
+        description: See O(uuid).
+        type: str
+      id:
+        description: See O(id).
+        type: int
+      description:
+        description: See O(description).
+        type: str
+      type:
+        description: See O(type).
+        type: str
+      nationality:
+        description: See O(nationality).
+        type: str
+      sector:
+        description: See O(sector).
+        type: str
+      contacts:
+        description: See O(contacts).
+        type: str
+      local:
+        description: See O(local).
+        type: bool
+      restricted_to_domain:
+        description: See O(restricted_to_domain).
+        type: list
+        elements: str
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
+        default: present
   name:
     description:
       - Name of the organisation (unique in MISP). Required to create one.
@@ -77,6 +128,7 @@ options:
     default: present
 notes:
   - MISP refuses to delete an organisation that still has users or events.
+  - One of O(name), O(uuid), O(id) or O(organisations) is required.
 """
 
 EXAMPLES = r"""
@@ -100,6 +152,21 @@ EXAMPLES = r"""
     local: false
     sector: Financial
 
+- name: All organisations of the community in one task (one list call when nothing changes)
+  mispops.misp.misp_organisation:
+    misp_url: https://misp.example.org
+    misp_api_key: "{{ vault_misp_admin_key }}"
+    organisations:
+      - name: Bank A
+        uuid: 0b2e6d0c-7c9a-4f1e-8d3b-6a5f4e3d2c1b
+        local: false
+        sector: Financial
+      - name: Bank B
+        uuid: 7d1c3b5a-9e8f-4a2b-8c6d-1e2f3a4b5c6d
+        local: false
+      - name: Old Org
+        state: absent
+
 - name: Remove an organisation
   mispops.misp.misp_organisation:
     misp_url: https://misp.example.org
@@ -111,25 +178,46 @@ EXAMPLES = r"""
 RETURN = r"""
 organisation:
   description: The organisation after the run (what MISP returned; in check mode the expected state).
-  returned: when state is present
+  returned: when state is present, single-organisation mode
   type: dict
   sample: {"id": "2", "name": "Bank A", "uuid": "0b2e6d0c-7c9a-4f1e-8d3b-6a5f4e3d2c1b", "local": false}
+results:
+  description:
+    - One result per element of O(organisations), in list order, each with the element's
+      C(name), C(uuid) and C(id) as given, C(changed), C(diff) and C(organisation) (when present).
+  returned: list mode
+  type: list
+  elements: dict
+  sample: [{"name": "Bank A", "changed": false, "diff": {"before": {}, "after": {}},
+            "organisation": {"id": "2", "name": "Bank A", "uuid": "0b2e6d0c-7c9a-4f1e-8d3b-6a5f4e3d2c1b"}}]
 diff:
-  description: Changed fields before and after.
+  description:
+    - Changed fields before and after.
+    - In list mode only the changed organisations, keyed by name (else UUID, else id), each with
+      only its changed fields.
   returned: always
   type: dict
+  sample: {"before": {"Bank A": {"sector": "Financial"}}, "after": {"Bank A": {"sector": "Banking"}}}
+api_calls:
+  description: Number of HTTP requests made to MISP.
+  returned: always
+  type: int
+  sample: 1
 """
 
 from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
     MispManager,
     find_one,
+    list_argument_spec,
+    list_mode_rules,
     run_module,
     unwrap,
 )
 
 FIELDS = ("name", "uuid", "description", "type", "nationality", "sector", "contacts", "local", "restricted_to_domain")
 
-ARGUMENT_SPEC = dict(
+# The options of one organisation: top-level options (single mode) and elements of organisations.
+ITEM_SPEC = dict(
     name=dict(type="str"),
     uuid=dict(type="str"),
     id=dict(type="int"),
@@ -142,10 +230,19 @@ ARGUMENT_SPEC = dict(
     restricted_to_domain=dict(type="list", elements="str"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
+ARGUMENT_SPEC = list_argument_spec("organisations", ITEM_SPEC)
 
 
 class OrganisationManager(MispManager):
-    def run(self):
+    list_option = "organisations"
+    item_spec = ITEM_SPEC
+    identity_keys = ("name", "uuid", "id")
+
+    def check_item(self, item):
+        if item["name"] is None and item["uuid"] is None and item["id"] is None:
+            self.fail("one of name, uuid or id is required")
+
+    def process(self):
         p = self.params
         if p["uuid"]:
             p["uuid"] = p["uuid"].lower()
@@ -172,7 +269,7 @@ class OrganisationManager(MispManager):
 
     def find(self):
         p = self.params
-        orgs = self.lookup.organisations()
+        orgs = self.lookup.organisations()  # one list call per run, whatever the number of elements
         if p["id"] is not None:
             return find_one(orgs, p["id"], keys=("id",))
         found = find_one(orgs, p["uuid"], keys=("uuid",)) if p["uuid"] else None
@@ -183,9 +280,7 @@ class OrganisationManager(MispManager):
 
 def main():
     run_module(
-        OrganisationManager,
-        ARGUMENT_SPEC,
-        required_one_of=[("name", "uuid", "id")],
+        OrganisationManager, ARGUMENT_SPEC, **list_mode_rules("organisations", ITEM_SPEC, ("name", "uuid", "id"))
     )
 
 

@@ -11,13 +11,83 @@ short_description: Manage MISP sharing groups and their member organisations and
 version_added: "1.0.0"
 description:
   - Creates, updates or deletes a sharing group, and makes its organisation and server
-    lists match the given ones (members are added, changed and removed as needed).
+    lists match the given ones (members are added, changed and removed as needed); or many
+    sharing groups with O(sharing_groups) (list mode), in one task.
   - The sharing group is found by O(uuid) when given, else by O(name). Give a fixed
     O(uuid) (generated once, kept in the inventory) so that renames are possible and
     the group has the same UUID on every synced instance.
 author:
   - mispops contributors (!UNKNOWN)
 options:
+  sharing_groups:
+    description:
+      - List mode. Each element describes one sharing group with the same keys as the
+        single-group options (O(uuid), O(name), O(state), O(description), O(releasability),
+        O(active), O(roaming), O(organisations), O(servers)); they are applied in list order.
+        O(remove_servers_unsafe) applies to all of them.
+      - Mutually exclusive with those single-group options. A group may be listed only once.
+      - Elements are checked first; when one fails, the elements already applied stay applied and
+        the failure lists their results.
+    type: list
+    elements: dict
+    suboptions:
+      uuid:
+        description: See O(uuid).
+        type: str
+      name:
+        description: See O(name).
+        type: str
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
+        default: present
+      description:
+        description: See O(description).
+        type: str
+      releasability:
+        description: See O(releasability).
+        type: str
+      active:
+        description: See O(active).
+        type: bool
+      roaming:
+        description: See O(roaming).
+        type: bool
+      organisations:
+        description: See O(organisations).
+        type: list
+        elements: dict
+        suboptions:
+          uuid:
+            description: See O(organisations[].uuid).
+            type: str
+          name:
+            description: See O(organisations[].name).
+            type: str
+          extend:
+            description: See O(organisations[].extend).
+            type: bool
+            default: false
+      servers:
+        description: See O(servers).
+        type: list
+        elements: dict
+        suboptions:
+          url:
+            description: See O(servers[].url).
+            type: str
+          name:
+            description: See O(servers[].name).
+            type: str
+          local:
+            description: See O(servers[].local).
+            type: bool
+            default: false
+          all_orgs:
+            description: See O(servers[].all_orgs).
+            type: bool
+            default: false
   uuid:
     description:
       - UUID of the sharing group. Used as is when the group is created.
@@ -115,11 +185,16 @@ attributes:
     support: full
     description: Only changed fields and member lists are shown.
   idempotent:
+    description: A second run with the same options reports no change.
     support: full
 notes:
-  - Reads current state with C(GET /sharing_groups/index) (and C(/sharing_groups/index/true)
-    for inactive groups when the group is not among the active ones), plus one organisation
-    list and one server list when members are given.
+  - Reads current state once per run, whatever the number of groups, with
+    C(GET /sharing_groups/index/limit:9999) (MISP pages this index by 60 without a limit), and
+    C(/sharing_groups/index/true/limit:9999) for inactive groups only when a group is not among
+    the active ones, plus one organisation list (C(GET /organisations/index/scope:all)) when
+    O(organisations) are given and one server list (C(GET /servers/index)) when remote
+    O(servers) are given. A group that is written is read back with C(GET /sharing_groups/view/<uuid>).
+  - One of O(uuid), O(name) or O(sharing_groups) is required.
   - MISP's edit never removes members and addOrg cannot change C(extend); the module sends
     additions and C(extend)/C(all_orgs) changes in one edit call and removes members with
     removeOrg/removeServer.
@@ -148,6 +223,20 @@ EXAMPLES = r"""
       - url: https://misp-b.example.org
         all_orgs: false
 
+- name: All sharing groups in one task (one list call per type when nothing changes)
+  mispops.misp.misp_sharing_group:
+    misp_url: https://misp.example.org
+    misp_api_key: "{{ vault_misp_admin_key }}"
+    sharing_groups:
+      - uuid: 6a3c2a3e-8b9f-4f51-a1a0-3c1f5e0d7b11
+        name: FinSec community
+        roaming: true
+        organisations:
+          - uuid: "{{ misp_host_org_uuid }}"
+            extend: true
+      - uuid: 0f4e2d1c-3b5a-4c6d-8e7f-9a0b1c2d3e4f
+        state: absent
+
 - name: Remove a sharing group
   mispops.misp.misp_sharing_group:
     misp_url: https://misp.example.org
@@ -161,17 +250,41 @@ sharing_group:
   description:
     - The sharing group after the change (in check mode, as it would be).
     - C(organisations) and C(servers) are simplified member lists (server id 0 = local instance).
-  returned: when O(state=present)
+  returned: when O(state=present), single-group mode
   type: dict
   sample: {"id": "4", "uuid": "6a3c2a3e-8b9f-4f51-a1a0-3c1f5e0d7b11", "name": "FinSec community",
            "active": true, "roaming": false, "description": "...", "releasability": "...",
            "organisations": [{"uuid": "5f6c...", "name": "Bank A", "extend": false}],
            "servers": [{"id": 0, "name": "Local instance", "all_orgs": false}]}
+results:
+  description:
+    - One result per element of O(sharing_groups), in list order, each with the element's C(name)
+      and C(uuid) as given, C(changed), C(diff) and C(sharing_group) (when present).
+  returned: list mode
+  type: list
+  elements: dict
+  sample: [{"uuid": "6a3c2a3e-8b9f-4f51-a1a0-3c1f5e0d7b11", "name": "FinSec community", "changed": false,
+            "diff": {"before": {}, "after": {}}, "sharing_group": {"id": "4", "name": "FinSec community"}}]
+diff:
+  description:
+    - Changed fields and member lists before and after.
+    - In list mode only the changed groups, keyed by name (else UUID).
+  returned: always
+  type: dict
+  sample: {"before": {"FinSec community": {"description": "Members"}},
+           "after": {"FinSec community": {"description": "Members of the financial-sector CERT"}}}
+api_calls:
+  description: Number of HTTP requests made to MISP.
+  returned: always
+  type: int
+  sample: 2
 """
 
 from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
     MispManager,
     changed_keys,
+    list_argument_spec,
+    list_mode_rules,
     run_module,
     to_bool,
     unwrap_list,
@@ -179,8 +292,12 @@ from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
 from ansible_collections.mispops.misp.plugins.module_utils.misp_sync import same_url
 
 FIELDS = ("name", "description", "releasability", "roaming")
+# The REST index is paginated (60 per page, sorted by name): ask for everything in one page.
+ACTIVE_PATH = "/sharing_groups/index/limit:9999"
+INACTIVE_PATH = "/sharing_groups/index/true/limit:9999"
 
-ARGUMENT_SPEC = dict(
+# The options of one sharing group: top-level options (single mode) and elements of sharing_groups.
+ITEM_SPEC = dict(
     uuid=dict(type="str"),
     name=dict(type="str"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -207,7 +324,9 @@ ARGUMENT_SPEC = dict(
             all_orgs=dict(type="bool", default=False),
         ),
     ),
-    remove_servers_unsafe=dict(type="bool", default=False),
+)
+ARGUMENT_SPEC = list_argument_spec(
+    "sharing_groups", ITEM_SPEC, dict(remove_servers_unsafe=dict(type="bool", default=False))
 )
 
 
@@ -270,10 +389,22 @@ def flatten(item):
 
 
 class SharingGroupManager(MispManager):
-    def run(self):
-        p = self.params
-        if not p["uuid"] and not p["name"]:
+    list_option = "sharing_groups"
+    item_spec = ITEM_SPEC
+    identity_keys = ("name", "uuid")
+
+    def check_item(self, item):
+        if not item["uuid"] and not item["name"]:
             self.fail("One of uuid or name is required.")
+        for entry in item["organisations"] or []:
+            if not entry.get("uuid") and not entry.get("name"):
+                self.fail("Each organisations entry needs a uuid or a name.")
+        for entry in item["servers"] or []:
+            if not entry.get("local") and not entry.get("url") and not entry.get("name"):
+                self.fail("Each servers entry needs url, name or local=true.")
+
+    def process(self):
+        p = self.params
         current = self.find()
         if p["state"] == "absent":
             if current is None:
@@ -285,15 +416,22 @@ class SharingGroupManager(MispManager):
         return self.present(current)
 
     # -- reading -------------------------------------------------------------------------
+    def groups(self, path):
+        """One read of a sharing group index per run."""
+        cache = self.__dict__.setdefault("_groups", {})
+        if path not in cache:
+            cache[path] = _sg_list(self.client.get(path))
+        return cache[path]
+
     def find(self):
-        """Active groups first (index), inactive ones (index/true) only when needed."""
+        """Active groups first, inactive ones (index/true) only when needed."""
         p = self.params
-        paths = ["/sharing_groups/index", "/sharing_groups/index/true"]
+        paths = [ACTIVE_PATH, INACTIVE_PATH]
         if p["active"] is False:
             paths.reverse()
         by_name = None
         for path in paths:
-            for item in _sg_list(self.client.get(path)):
+            for item in self.groups(path):
                 sg = item["SharingGroup"]
                 if p["uuid"] and _lower(sg.get("uuid")) == _lower(p["uuid"]):
                     return item
@@ -534,7 +672,7 @@ class SharingGroupManager(MispManager):
 
 
 def main():
-    run_module(SharingGroupManager, ARGUMENT_SPEC)
+    run_module(SharingGroupManager, ARGUMENT_SPEC, **list_mode_rules("sharing_groups", ITEM_SPEC, ("uuid", "name")))
 
 
 if __name__ == "__main__":

@@ -9,10 +9,14 @@ module: misp_user
 short_description: Manage MISP users and their user settings (publish alert filter, homepage)
 version_added: 0.1.0
 description:
-  - Creates, updates or deletes one MISP user, found by O(email) (case-insensitive).
-  - Reads all users with one C(GET /admin/users/index); organisation and role are compared by
-    name or id against what that list already contains, so the no-change path makes no other
-    call (plus one C(GET /user_settings/index/user_id:<id>) when O(user_settings) is given).
+  - Creates, updates or deletes one MISP user, found by O(email) (case-insensitive), or many
+    with O(users) (list mode), in one task.
+  - Reads all users with one C(GET /admin/users/index) per run, whatever the number of users;
+    organisation and role are compared by name or id against what that list already contains,
+    so the no-change path makes no other call, plus one C(GET /user_settings/index) (all user
+    settings) when O(user_settings) is given for a user that exists. The organisation and role
+    lists (C(GET /organisations/index/scope:all), C(GET /roles/index)) are read at most once,
+    only when a user gets a new organisation or role.
   - Writes only the fields that differ (C(POST /admin/users/add), C(POST /admin/users/edit/<id>)
     with just those fields) and user settings via C(POST /user_settings/setSetting/<id>/<name>).
   - Never changes the password of an existing user. O(password) is used only when the user is
@@ -32,10 +36,63 @@ attributes:
     description: A second run with the same options reports no change.
     support: full
 options:
+  users:
+    description:
+      - List mode. Each element describes one user with the same keys as the single-user options
+        (O(email), O(organisation), O(role), O(disabled), O(autoalert), O(contactalert),
+        O(termsaccepted), O(change_pw), O(gpgkey), O(password), O(user_settings), O(state));
+        they are applied in list order.
+      - Mutually exclusive with those single-user options. A user may be listed only once.
+      - Elements are checked first; when one fails, the elements already applied stay applied and
+        the failure lists their results.
+    type: list
+    elements: dict
+    suboptions:
+      email:
+        description: See O(email).
+        type: str
+        required: true
+      organisation:
+        description: See O(organisation).
+        type: str
+        aliases: [org]
+      role:
+        description: See O(role).
+        type: str
+      disabled:
+        description: See O(disabled).
+        type: bool
+      autoalert:
+        description: See O(autoalert).
+        type: bool
+      contactalert:
+        description: See O(contactalert).
+        type: bool
+      termsaccepted:
+        description: See O(termsaccepted).
+        type: bool
+      change_pw:
+        description: See O(change_pw).
+        type: bool
+      gpgkey:
+        description: See O(gpgkey).
+        type: str
+      password:
+        description: See O(password). Never returned or logged.
+        type: str
+      user_settings:
+        description: See O(user_settings).
+        type: dict
+      state:
+        description: See O(state).
+        type: str
+        choices: [present, absent]
+        default: present
   email:
-    description: E-mail address (login name) of the user.
+    description:
+      - E-mail address (login name) of the user.
+      - Required unless O(users) is given.
     type: str
-    required: true
   organisation:
     description:
       - Organisation of the user, by name, UUID or id. Required to create a user in another
@@ -94,6 +151,7 @@ notes:
   - With advanced auth keys MISP also creates an API key for every new user and returns it
     once; this module does not return it. Manage keys with M(mispops.misp.misp_authkey).
   - User settings of a user created in check mode are all reported as changed.
+  - Use C(no_log) on the task when passwords are given; the module itself never returns them.
 """
 
 EXAMPLES = r"""
@@ -125,6 +183,25 @@ EXAMPLES = r"""
     password: "{{ vault_svc_ingest_password }}"
   no_log: true
 
+- name: All users in one task (one list call when nothing changes)
+  mispops.misp.misp_user:
+    misp_url: https://misp.example.org
+    misp_api_key: "{{ vault_misp_admin_key }}"
+    users:
+      - email: analyst@bank-a.example
+        organisation: Bank A
+        role: User
+        user_settings:
+          homepage: /events/index
+      - email: svc-ingest@cert.example
+        organisation: CERT-EX
+        role: Read Only
+        change_pw: false
+        password: "{{ vault_svc_ingest_password }}"
+      - email: leaver@bank-a.example
+        state: absent
+  no_log: true
+
 - name: Remove a user
   mispops.misp.misp_user:
     misp_url: https://misp.example.org
@@ -136,18 +213,36 @@ EXAMPLES = r"""
 RETURN = r"""
 user:
   description: The user after the run (no password, no API key).
-  returned: when state is present
+  returned: when state is present, single-user mode
   type: dict
   sample: {"id": "7", "email": "analyst@bank-a.example", "org_id": "2", "role_id": "3", "autoalert": true}
 user_settings:
   description: The enforced user settings after the run.
-  returned: when state is present and user_settings is given
+  returned: when state is present and user_settings is given, single-user mode
   type: dict
   sample: {"homepage": {"path": "/events/index"}}
+results:
+  description:
+    - One result per element of O(users), in list order, each with C(email), C(changed), C(diff),
+      and C(user) and C(user_settings) as in single-user mode. Never a password or API key.
+  returned: list mode
+  type: list
+  elements: dict
+  sample: [{"email": "analyst@bank-a.example", "changed": false, "diff": {"before": {}, "after": {}},
+            "user": {"id": "7", "email": "analyst@bank-a.example", "org_id": "2", "role_id": "3"}}]
 diff:
-  description: Changed fields (and C(user_settings)) before and after.
+  description:
+    - Changed fields (and C(user_settings)) before and after.
+    - In list mode only the changed users, keyed by e-mail, each with only its changed fields.
   returned: always
   type: dict
+  sample: {"before": {"analyst@bank-a.example": {"disabled": false}},
+           "after": {"analyst@bank-a.example": {"disabled": true}}}
+api_calls:
+  description: Number of HTTP requests made to MISP.
+  returned: always
+  type: int
+  sample: 1
 """
 
 import json
@@ -155,6 +250,8 @@ import json
 from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
     MispManager,
     diff_of,
+    list_argument_spec,
+    list_mode_rules,
     run_module,
     same,
     unwrap,
@@ -164,8 +261,12 @@ from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
 FIELDS = ("email", "disabled", "autoalert", "contactalert", "termsaccepted", "change_pw", "gpgkey")
 # Never returned or shown: MISP masks the password but returns a fresh key on creation.
 HIDDEN = ("password", "confirm_password", "authkey", "totp", "hotp_counter")
+USERS_PATH = "/admin/users/index"
+# All user settings the key may see, in one call (REST index without page/limit is not paginated).
+SETTINGS_PATH = "/user_settings/index"
 
-ARGUMENT_SPEC = dict(
+# The options of one user: top-level options (single mode) and elements of users.
+ITEM_SPEC = dict(
     email=dict(type="str", required=True),
     organisation=dict(type="str", aliases=["org"]),
     role=dict(type="str"),
@@ -179,6 +280,7 @@ ARGUMENT_SPEC = dict(
     user_settings=dict(type="dict"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
+ARGUMENT_SPEC = list_argument_spec("users", ITEM_SPEC)
 
 
 def public(user):
@@ -205,7 +307,15 @@ def setting_value(name, value):
 
 
 class UserManager(MispManager):
-    def run(self):
+    list_option = "users"
+    item_spec = ITEM_SPEC
+    identity_keys = ("email",)
+
+    def check_item(self, item):
+        if not item["email"]:
+            self.fail("email is required")
+
+    def process(self):
         p = self.params
         entry = self.find()
         current = public(entry["User"]) if entry else None
@@ -234,7 +344,9 @@ class UserManager(MispManager):
         )
         result = dict(changed=changed, diff=diff, user=user)
         if p["user_settings"] is not None:
-            s_changed, s_diff, settings = self.apply_settings(user.get("id") if user else None)
+            # A user created now has no settings yet: nothing to read.
+            user_id = current.get("id") if current else None
+            s_changed, s_diff, settings = self.apply_settings(user.get("id") if user else None, user_id)
             result["user_settings"] = settings
             if s_changed:
                 result["changed"] = True
@@ -243,11 +355,21 @@ class UserManager(MispManager):
         return result
 
     def find(self):
-        email = self.params["email"].lower()
-        for entry in self.client.get("/admin/users/index") or []:
-            if isinstance(entry, dict) and str(entry.get("User", {}).get("email", "")).lower() == email:
-                return entry
-        return None
+        """The user's entry of the admin index, read once per run."""
+        if not hasattr(self, "_users"):
+            self._users = {}
+            for entry in self.client.get(USERS_PATH) or []:
+                if isinstance(entry, dict) and isinstance(entry.get("User"), dict):
+                    self._users.setdefault(str(entry["User"].get("email", "")).lower(), entry)
+        return self._users.get(self.params["email"].lower())
+
+    def settings_of(self, user_id):
+        """{setting name: row} of a user, from one read of all user settings per run."""
+        if not hasattr(self, "_settings"):
+            self._settings = {}
+            for row in unwrap_list(self.client.get(SETTINGS_PATH), "UserSetting"):
+                self._settings.setdefault(str(row.get("user_id")), {})[row.get("setting")] = row
+        return self._settings.get(str(user_id), {})
 
     @staticmethod
     def typed(fields):
@@ -260,12 +382,10 @@ class UserManager(MispManager):
             body["password"] = self.params["password"]
         return public(unwrap(self.client.post("/admin/users/add", body), "User"))
 
-    def apply_settings(self, user_id):
+    def apply_settings(self, user_id, existing_id):
+        """``user_id``: the user to write to; ``existing_id``: id of a user that existed before the run."""
         desired = {name: setting_value(name, v) for name, v in self.params["user_settings"].items()}
-        current = {}
-        if user_id is not None and str(user_id).isdigit():
-            rows = unwrap_list(self.client.get(f"/user_settings/index/user_id:{user_id}"), "UserSetting")
-            current = {r["setting"]: r for r in rows if str(r.get("user_id")) == str(user_id)}
+        current = self.settings_of(existing_id) if existing_id is not None else {}
 
         changes = {}
         for name, value in desired.items():
@@ -290,7 +410,7 @@ class UserManager(MispManager):
 
 
 def main():
-    run_module(UserManager, ARGUMENT_SPEC)
+    run_module(UserManager, ARGUMENT_SPEC, **list_mode_rules("users", ITEM_SPEC))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-recipe_hash=$(cat "$here/build.sh" "$here/Dockerfile" | sha256sum | cut -c1-16)
+# The host's extra CAs (a TLS-inspecting egress proxy, say) go into the image so its hosts
+# reach PyPI as the host does; a changed CA changes the recipe and rebuilds the image.
+host_cas=(/usr/local/share/ca-certificates/*.crt)
+[ -e "${host_cas[0]}" ] || host_cas=()
+recipe_hash=$(cat "$here/build.sh" "$here/Dockerfile" "${host_cas[@]}" | sha256sum | cut -c1-16)
 packages=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,ca-certificates,procps,curl,gnupg
 
 host_mirror() {
@@ -54,6 +58,12 @@ build_one() {
     ln -sf /dev/null "$root/etc/systemd/system/$unit"
   done
   : >"$root/etc/machine-id"
+  if ((${#host_cas[@]})); then
+    cp "${host_cas[@]}" "$root/usr/local/share/ca-certificates/"
+    chroot "$root" update-ca-certificates >/dev/null 2>&1
+    # pip inside the test hosts trusts the system store, as the host's pip does.
+    printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$root/etc/pip.conf"
+  fi
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb
   # An old mtime makes Ansible's cache_valid_time run apt-get update on first use.
   touch -d @0 "$root/var/lib/apt/lists"

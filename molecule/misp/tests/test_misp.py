@@ -72,7 +72,7 @@ def test_live_and_settings_from_the_inventory(host):
 def test_identity_unchanged_by_the_second_converge(host):
     first_uuid, first_key_sha = host.check_output("cat /root/first-converge.txt").split()
     uuid = host.check_output(
-        "php -r '$config = array(); require \"/var/www/MISP/app/Config/config.php\"; echo $config[\"MISP\"][\"uuid\"];'"
+        'php -r \'$config = array(); require "/var/www/MISP/app/Config/config.php"; echo $config["MISP"]["uuid"];\''
     )
     assert len(first_uuid) == 36
     assert uuid == first_uuid
@@ -87,7 +87,9 @@ def test_secrets_are_root_only(host):
 
 
 def test_schema_loaded_once(host):
-    tables = host.check_output("mysql -N -B -e \"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='misp'\"")
+    tables = host.check_output(
+        "mysql -N -B -e \"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='misp'\""
+    )
     assert int(tables) > 50
     admins = host.check_output("mysql -N -B misp -e 'SELECT COUNT(*) FROM users'")
     assert int(admins) == 1

@@ -4,7 +4,7 @@ PASSWORD_FILE = "/root/.misp/db_password"
 
 
 def sql(host, query, *args):
-    return host.check_output(f"mariadb --batch --skip-column-names {' '.join(args)} -e \"{query}\"")
+    return host.check_output(f'mariadb --batch --skip-column-names {" ".join(args)} -e "{query}"')
 
 
 def test_mariadb_enabled_and_running(host):

@@ -64,8 +64,7 @@ def test_misp_extensions_loaded(host):
 def test_cli_has_the_same_values(host):
     # MISP's workers and cake shell run under the CLI; the Diagnostics page checks it too.
     out = host.check_output(
-        "php -r 'echo ini_get(\"memory_limit\"), \" \", ini_get(\"date.timezone\"), \" \","
-        " (int) extension_loaded(\"redis\");'"
+        'php -r \'echo ini_get("memory_limit"), " ", ini_get("date.timezone"), " ", (int) extension_loaded("redis");\''
     )
     assert out == "2048M Europe/Rome 1"
 

@@ -14,13 +14,15 @@ from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
     changed_keys,
     diff_of,
     find_one,
+    list_argument_spec,
+    list_mode_rules,
     normalise,
     same,
     to_bool,
     unwrap,
     unwrap_list,
 )
-from ansible_collections.mispops.misp.plugins.modules import misp_info, misp_organisation
+from ansible_collections.mispops.misp.plugins.modules import misp_info, misp_organisation, misp_user
 from fake_misp import FakeMisp, FakeModule, envelope, run_manager
 
 
@@ -212,3 +214,77 @@ def test_main_check_mode(monkeypatch, capsys):
         capsys,
     )
     assert code == 0 and out["changed"] is True and fake.writes() == []
+
+
+# --------------------------------------------------------------------------------------
+# list mode through a real AnsibleModule: suboption validation, exclusivity, no_log
+# --------------------------------------------------------------------------------------
+ARGS = {"misp_url": "https://misp.test", "misp_api_key": "k" * 40}
+
+
+def test_main_list_mode_is_exclusive_with_single_options(monkeypatch, capsys):
+    code, out = run_main(
+        misp_organisation.main, {**ARGS, "name": "A", "organisations": [{"name": "B"}]}, FakeMisp(), monkeypatch, capsys
+    )
+    assert code == 1 and "mutually exclusive: organisations|name" in out["msg"]
+
+
+def test_main_list_mode_validates_elements(monkeypatch, capsys):
+    code, out = run_main(
+        misp_user.main,
+        {**ARGS, "users": [{"email": "a@x.example", "disabled": "maybe"}]},
+        FakeMisp(),
+        monkeypatch,
+        capsys,
+    )
+    assert code == 1 and "disabled" in out["msg"]
+    code, out = run_main(misp_user.main, {**ARGS, "users": [{"role": "User"}]}, FakeMisp(), monkeypatch, capsys)
+    assert code == 1 and "email" in out["msg"]
+
+
+def test_main_list_mode_hides_element_passwords(monkeypatch, capsys):
+    fake = FakeMisp()
+    fake.route("GET", "/admin/users/index", [])
+    fake.route("POST", "/admin/users/add", lambda req: {"User": {"id": "9", **req.json}})
+    users = [{"email": "a@x.example", "password": "Very-s3cret-pw", "org": "1"}, {"email": "b@x.example"}]
+    fake.route("GET", "/organisations/index/scope:all", [{"Organisation": {"id": "1", "name": "ORG"}}])
+    code, out = run_main(misp_user.main, {**ARGS, "users": users}, fake, monkeypatch, capsys)
+    assert code == 0 and out["changed"] is True and len(out["results"]) == 2
+    assert fake.writes()[0][2]["password"] == "Very-s3cret-pw" and fake.writes()[0][2]["org_id"] == 1
+    assert "Very-s3cret-pw" not in json.dumps(out)
+    assert out["api_calls"] == 4
+
+
+def test_list_argument_spec_and_rules():
+    item = {"key": {"type": "str", "required": True}, "state": {"type": "str", "default": "present"}}
+    spec = list_argument_spec("things", item, {"force": {"type": "bool"}})
+    assert spec["key"] == {"type": "str"}  # the list may replace it
+    assert spec["things"]["options"]["key"]["required"] is True
+    assert spec["force"] == {"type": "bool"} and spec["state"]["default"] == "present"
+    rules = list_mode_rules("things", item)
+    assert rules == {
+        "mutually_exclusive": [("things", "key"), ("things", "state")],
+        "required_one_of": [("key", "things")],
+    }
+
+
+class Echo(MispManager):
+    list_option = "things"
+    item_spec = {"key": {"type": "str"}, "value": {"type": "int"}, "state": {"type": "str", "default": "present"}}
+    identity_keys = ("key",)
+
+    def process(self):
+        if self.params["value"] == 13:
+            self.fail("unlucky")
+        return {"changed": self.params["value"] > 0, "diff": {"before": {}, "after": {"v": self.params["value"]}}}
+
+
+def test_run_elements_single_and_list_share_one_path():
+    single = run_manager(Echo, {"key": "a", "value": 1}, FakeMisp(), spec=Echo.item_spec)
+    assert single == {"changed": True, "diff": {"before": {}, "after": {"v": 1}}, "api_calls": 0}
+    listed = run_manager(Echo, {"things": [{"key": "a", "value": 1}, {"key": "b", "value": 0}]}, FakeMisp())
+    assert listed["changed"] is True
+    assert listed["diff"] == {"before": {"a": {}}, "after": {"a": {"v": 1}}}
+    assert [r["key"] for r in listed["results"]] == ["a", "b"]
+    failed = run_manager(Echo, {"things": [{"key": "a", "value": 1}, {"key": "b", "value": 13}]}, FakeMisp())
+    assert failed["msg"] == "b: unlucky" and failed["changed"] is True and len(failed["results"]) == 1

@@ -132,7 +132,9 @@ def test_defaults_unknown_name_fails_after_loading(fake):
 
 def test_defaults_with_sharing_group(fake):
     fake.route(
-        "GET", "/sharing_groups/index", {"response": [{"SharingGroup": {"id": "4", "name": "FinSec", "uuid": "u"}}]}
+        "GET",
+        "/sharing_groups/index/limit:9999",
+        {"response": [{"SharingGroup": {"id": "4", "name": "FinSec", "uuid": "u"}}]},
     )
     fake.route("POST", "/feeds/edit/1", edit_echo(BASE[0]))
     result = run(fake, {"defaults": ["CIRCL OSINT Feed"], "sharing_group": "FinSec"})
@@ -242,3 +244,105 @@ def test_api_error_mapped(fake):
 def test_url_and_defaults_exclusive():
     result = run(FakeMisp(), {"url": CUSTOM, "defaults": ["x"]})
     assert result["failed"] is True
+
+
+# -- list mode: feeds ---------------------------------------------------------------------
+def feed_url(i):
+    return f"https://feeds.example.org/{i:03d}/"
+
+
+def many_feeds(n=100):
+    return [
+        feed(i, f"Feed {i:03d}", feed_url(i), provider="FinSec", enabled=True, default=False, headers="Auth: s3cr3t")
+        for i in range(1, n + 1)
+    ]
+
+
+@pytest.fixture
+def many():
+    rows = many_feeds()
+    f = FakeMisp()
+    f.route("GET", "/feeds/index", rows)
+    f.route(
+        "POST",
+        r"^/feeds/edit/(\d+)$",
+        lambda req: {"Feed": {**rows[int(req.match.group(1)) - 1]["Feed"], **req.json["Feed"]}},
+    )
+    f.route("POST", "/feeds/add", lambda req: {"Feed": {**req.json["Feed"], "id": "500"}})
+    f.route("POST", r"^/feeds/delete/(\d+)$", {"saved": True, "success": True})
+    return f
+
+
+def wanted_feeds(n=100):
+    return [
+        {"url": feed_url(i).rstrip("/"), "name": f"Feed {i:03d}", "provider": "FinSec", "enabled": True}
+        for i in range(1, n + 1)
+    ]
+
+
+def test_list_no_change_one_list_call_for_100(many):
+    result = run(many, {"feeds": wanted_feeds()})
+    assert result["changed"] is False
+    assert many.calls == [("GET", "/feeds/index", None)]
+    assert len(result["results"]) == 100 and result["results"][0]["feed"]["id"] == "1"
+    assert "s3cr3t" not in json.dumps(result)  # feed request headers may carry keys
+
+
+def mixed_feeds():
+    items = wanted_feeds()
+    items[1]["caching_enabled"] = True
+    items[2] = {"url": feed_url(3), "state": "absent"}
+    items.append({"url": CUSTOM, "name": "Community feed", "provider": "FinSec CERT", "enabled": False})
+    return items
+
+
+def test_list_mixed_writes_only_differences(many):
+    result = run(many, {"feeds": mixed_feeds()})
+    assert result["changed"] is True
+    assert [w[1] for w in many.writes()] == ["/feeds/edit/2", "/feeds/delete/3", "/feeds/add"]
+    assert [c for c in many.calls if c[0] == "GET"] == [("GET", "/feeds/index", None)]
+    assert result["diff"]["before"][feed_url(2).rstrip("/")] == {"caching_enabled": False}
+    assert result["diff"]["after"][feed_url(2).rstrip("/")] == {"caching_enabled": True}
+    assert set(result["diff"]["after"]) == {feed_url(2).rstrip("/"), feed_url(3), CUSTOM}
+    assert result["loaded_defaults"] is False
+    assert "s3cr3t" not in json.dumps(result)
+
+
+def test_list_check_mode_writes_nothing(many):
+    result = run(many, {"feeds": mixed_feeds()}, check_mode=True)
+    assert result["changed"] is True
+    assert many.writes() == [] and len(many.calls) == 1
+    assert len(result["diff"]["after"]) == 3
+
+
+def test_list_loads_defaults_once_when_feeds_are_missing(fake):
+    state = {"loaded": False}
+    fake.route("GET", "/feeds/index", lambda _r: LOADED if state["loaded"] else BASE)
+    fake.route("POST", "/feeds/loadDefaultFeeds", lambda _r: state.update(loaded=True) or {"saved": True})
+    fake.route("POST", "/feeds/edit/30", edit_echo(LOADED[2]))
+    fake.route("POST", "/feeds/add", lambda req: {"Feed": {**req.json["Feed"], "id": "41"}})
+    items = [{"url": URLHAUS, "enabled": True}, {"url": CUSTOM, "name": "C", "provider": "P"}]
+    result = run(fake, {"feeds": items, "load_defaults": True})
+    assert [c[1] for c in fake.calls] == [
+        "/feeds/index",
+        "/feeds/loadDefaultFeeds",
+        "/feeds/index",
+        "/feeds/edit/30",
+        "/feeds/add",
+    ]
+    assert result["loaded_defaults"] is True and result["changed"] is True
+
+
+def test_list_sharing_group_list_read_once(many):
+    many.route("GET", "/sharing_groups/index/limit:9999", {"response": [{"SharingGroup": {"id": "4", "name": "SG"}}]})
+    items = [{**f, "distribution": 4, "sharing_group": "SG"} for f in wanted_feeds(3)]
+    result = run(many, {"feeds": items})
+    assert [c[1] for c in many.calls if c[0] == "GET"] == ["/feeds/index", "/sharing_groups/index/limit:9999"]
+    assert [w[1] for w in many.writes()] == ["/feeds/edit/1", "/feeds/edit/2", "/feeds/edit/3"]
+    assert result["changed"] is True
+
+
+def test_list_exclusive_with_defaults_and_single_options(many):
+    assert "mutually exclusive" in run(many, {"feeds": wanted_feeds(1), "defaults": ["x"]})["msg"]
+    assert "mutually exclusive" in run(many, {"feeds": wanted_feeds(1), "enabled": True})["msg"]
+    assert "list each object once" in run(many, {"feeds": [{"url": CUSTOM}, {"url": CUSTOM + "/"}]})["msg"]

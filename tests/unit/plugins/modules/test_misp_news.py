@@ -131,3 +131,46 @@ def test_unreadable_list_and_http_errors():
     result = run({"title": "x", "text": "y"}, fake)
     assert result["failed"] and result["status"] == 403
     assert "required" in run({"title": "x"}, fake_misp())["msg"]
+
+
+# -- list mode: items ---------------------------------------------------------------------
+def test_list_no_change_one_read():
+    items = [(str(i), "a@b.c", f"News {i}", f"Text {i}") for i in range(1, 51)]
+    fake = fake_misp(items)
+    wanted = [{"title": f"News {i}", "text": f"Text {i}"} for i in range(1, 51)]
+    result = run({"items": wanted}, fake)
+    assert result["changed"] is False
+    assert fake.calls == [("GET", LIST, None)]
+    assert len(result["results"]) == 50 and result["results"][0]["news"]["id"] == "1"
+
+
+def mixed_news():
+    return [
+        {"title": "Maintenance <Saturday>", "text": "MISP is **down**\n08:00 & 10:00"},
+        {"title": "Welcome", "state": "absent"},
+        {"title": "Fresh", "text": "New text", "anonymise": True},
+    ]
+
+
+def test_list_mixed_and_check_mode():
+    fake = fake_misp()
+    result = run({"items": mixed_news()}, fake, check_mode=True)
+    assert result["changed"] is True and fake.writes() == []
+    assert set(result["diff"]["after"]) == {"Welcome", "Fresh"}
+    fake = fake_misp()
+    result = run({"items": mixed_news()}, fake)
+    assert fake.writes() == [
+        ("POST", "/news/delete/3", {}),
+        ("POST", "/news/delete/2", {}),
+        ("POST", "/news/add", {"News": {"title": "Fresh", "message": "New text", "anonymise": True}}),
+    ]
+    assert [c for c in fake.calls if c[0] == "GET"] == [("GET", LIST, None)]
+    assert result["diff"]["before"] == {"Welcome": {"title": "Welcome", "message": "Hello"}, "Fresh": {}}
+    assert [r["changed"] for r in result["results"]] == [False, True, True]
+
+
+def test_list_missing_text_names_the_item():
+    fake = fake_misp()
+    result = run({"items": [{"title": "A", "text": "x"}, {"title": "B"}]}, fake)
+    assert result["failed"] and result["msg"] == "B: text is required when state is present"
+    assert fake.calls == []  # checked before reading or writing anything

@@ -4,6 +4,9 @@ import pytest
 from ansible_collections.mispops.misp.plugins.modules.misp_sharing_group import ARGUMENT_SPEC, SharingGroupManager
 from fake_misp import FakeMisp, envelope, run_manager
 
+ACTIVE = "/sharing_groups/index/limit:9999"  # the REST index is paginated (60) without a limit
+INACTIVE = "/sharing_groups/index/true/limit:9999"
+
 SG_UUID = "6a3c2a3e-8b9f-4f51-a1a0-3c1f5e0d7b11"
 HOST_UUID = "11111111-1111-4111-8111-111111111111"
 BANK_UUID = "22222222-2222-4222-8222-222222222222"
@@ -78,8 +81,8 @@ def params(**over):
 @pytest.fixture
 def fake():
     f = FakeMisp()
-    f.route("GET", "/sharing_groups/index", {"response": [sg_item()]})
-    f.route("GET", "/sharing_groups/index/true", {"response": []})
+    f.route("GET", ACTIVE, {"response": [sg_item()]})
+    f.route("GET", INACTIVE, {"response": []})
     f.route("GET", "/organisations/index/scope:all", ORGS)
     f.route("GET", "/servers/index", SERVERS)
     f.route(
@@ -95,7 +98,7 @@ def run(fake, p, check_mode=False):
 def test_no_change_only_list_calls(fake):
     result = run(fake, params())
     assert result["changed"] is False, result
-    assert fake.calls == [("GET", "/sharing_groups/index", None), ("GET", "/organisations/index/scope:all", None)]
+    assert fake.calls == [("GET", ACTIVE, None), ("GET", "/organisations/index/scope:all", None)]
     assert result["sharing_group"]["uuid"] == SG_UUID
     assert {o["name"] for o in result["sharing_group"]["organisations"]} == {"ORGA", "Bank A"}
 
@@ -148,7 +151,7 @@ def test_org_removal_uses_remove_org(fake):
 
 def test_server_removal_refused_when_buggy_remove_would_hit_wrong_row(fake):
     item = sg_item(servers=((0, False, "7"), (3, False, "8")))
-    fake.route("GET", "/sharing_groups/index", {"response": [item]})
+    fake.route("GET", ACTIVE, {"response": [item]})
     fake.route("GET", f"/sharing_groups/view/{SG_UUID}", item)
     result = run(fake, params())
     assert result["failed"] is True
@@ -158,7 +161,7 @@ def test_server_removal_refused_when_buggy_remove_would_hit_wrong_row(fake):
 
 def test_server_removal_when_row_id_equals_server_id(fake):
     item = sg_item(servers=((0, False, "7"), (3, False, "3")))
-    fake.route("GET", "/sharing_groups/index", {"response": [item]})
+    fake.route("GET", ACTIVE, {"response": [item]})
     fake.route("GET", f"/sharing_groups/view/{SG_UUID}", item)
     fake.route("POST", "/sharing_groups/removeServer/4/3", {"saved": True, "success": True})
     result = run(fake, params())
@@ -168,7 +171,7 @@ def test_server_removal_when_row_id_equals_server_id(fake):
 
 def test_server_removal_unsafe_opt_in(fake):
     item = sg_item(servers=((0, False, "7"), (3, False, "8")))
-    fake.route("GET", "/sharing_groups/index", {"response": [item]})
+    fake.route("GET", ACTIVE, {"response": [item]})
     fake.route("GET", f"/sharing_groups/view/{SG_UUID}", sg_item())
     fake.route("POST", "/sharing_groups/removeServer/4/3", {"saved": True, "success": True})
     result = run(fake, params(remove_servers_unsafe=True))
@@ -189,7 +192,7 @@ def test_non_roaming_needs_a_server(fake):
 
 
 def test_create_with_uuid_and_local_plus_remote(fake):
-    fake.route("GET", "/sharing_groups/index", {"response": []})
+    fake.route("GET", ACTIVE, {"response": []})
     fake.route("POST", "/sharing_groups/add", {"SharingGroup": {"id": "9", "uuid": SG_UUID}})
     fake.route("GET", f"/sharing_groups/view/{SG_UUID}", sg_item(id="9"))
     p = params(servers=[{"local": True}, {"name": "CERT B"}], active=True)
@@ -206,7 +209,7 @@ def test_create_with_uuid_and_local_plus_remote(fake):
 
 
 def test_create_only_local_lets_misp_add_it(fake):
-    fake.route("GET", "/sharing_groups/index", {"response": []})
+    fake.route("GET", ACTIVE, {"response": []})
     fake.route("POST", "/sharing_groups/add", {"SharingGroup": {"id": "9", "uuid": SG_UUID}})
     fake.route("GET", f"/sharing_groups/view/{SG_UUID}", sg_item(id="9"))
     run(fake, params())
@@ -216,7 +219,7 @@ def test_create_only_local_lets_misp_add_it(fake):
 
 
 def test_create_check_mode(fake):
-    fake.route("GET", "/sharing_groups/index", {"response": []})
+    fake.route("GET", ACTIVE, {"response": []})
     result = run(fake, params(), check_mode=True)
     assert result["changed"] is True
     assert fake.writes() == []
@@ -224,8 +227,8 @@ def test_create_check_mode(fake):
 
 
 def test_inactive_group_found_in_second_list(fake):
-    fake.route("GET", "/sharing_groups/index", {"response": []})
-    fake.route("GET", "/sharing_groups/index/true", {"response": [sg_item(active=False)]})
+    fake.route("GET", ACTIVE, {"response": []})
+    fake.route("GET", INACTIVE, {"response": [sg_item(active=False)]})
     result = run(fake, params())
     assert result["changed"] is False
     assert result["sharing_group"]["active"] is False
@@ -271,7 +274,7 @@ def test_absent(fake):
     result = run(fake, {"uuid": SG_UUID, "state": "absent"})
     assert result["changed"] is True
     assert fake.writes() == [("POST", "/sharing_groups/delete/4", {})]
-    fake.route("GET", "/sharing_groups/index", {"response": []})
+    fake.route("GET", ACTIVE, {"response": []})
     assert run(fake, {"uuid": SG_UUID, "state": "absent"})["changed"] is False
 
 
@@ -303,3 +306,88 @@ def test_index_without_server_id_field():
 def test_requires_uuid_or_name():
     result = run(FakeMisp(), {"description": "x"})
     assert result["failed"] is True
+
+
+# -- list mode: sharing_groups ------------------------------------------------------------
+def sg_uuid(i):
+    return f"6a3c2a3e-8b9f-4f51-a1a0-{i:012d}"
+
+
+def many_groups(n=100):
+    return [sg_item(id=str(i), uuid=sg_uuid(i), name=f"Group {i:03d}") for i in range(1, n + 1)]
+
+
+@pytest.fixture
+def many(fake):
+    fake.route("GET", ACTIVE, {"response": many_groups()})
+    return fake
+
+
+def wanted_groups(n=100):
+    return [params(uuid=sg_uuid(i), name=f"Group {i:03d}") for i in range(1, n + 1)]
+
+
+def test_list_no_change_one_list_call_for_100(many):
+    result = run(many, {"sharing_groups": wanted_groups()})
+    assert result["changed"] is False, result
+    assert many.calls == [("GET", ACTIVE, None), ("GET", "/organisations/index/scope:all", None)]
+    assert len(result["results"]) == 100
+    assert result["results"][9]["uuid"] == sg_uuid(10) and result["results"][9]["sharing_group"]["id"] == "10"
+
+
+def mixed_groups():
+    items = wanted_groups()
+    items[1]["description"] = "Changed"  # Group 002
+    items[2] = {"uuid": sg_uuid(3), "state": "absent"}  # Group 003
+    items.append(params(uuid=sg_uuid(500), name="Group new"))
+    return items
+
+
+def test_list_mixed_writes_only_differences(many):
+    many.route("POST", f"/sharing_groups/edit/{sg_uuid(2)}", {"SharingGroup": {"id": "2"}})
+    many.route("GET", f"/sharing_groups/view/{sg_uuid(2)}", sg_item(id="2", uuid=sg_uuid(2), name="Group 002"))
+    many.route("POST", "/sharing_groups/delete/3", {"saved": True, "success": True})
+    many.route("POST", "/sharing_groups/add", {"SharingGroup": {"id": "500", "uuid": sg_uuid(500)}})
+    many.route("GET", f"/sharing_groups/view/{sg_uuid(500)}", sg_item(id="500", uuid=sg_uuid(500), name="Group new"))
+    result = run(many, {"sharing_groups": mixed_groups()})
+    assert result["changed"] is True
+    assert [(w[1]) for w in many.writes()] == [
+        f"/sharing_groups/edit/{sg_uuid(2)}",
+        "/sharing_groups/delete/3",
+        "/sharing_groups/add",
+    ]
+    assert many.writes()[0][2] == {"description": "Changed"}
+    reads = [c[1] for c in many.calls if c[0] == "GET"]
+    # the lists once (inactive groups only for the group not among the active ones); a view only of
+    # the groups just written, to return them
+    assert reads == [
+        ACTIVE,
+        "/organisations/index/scope:all",
+        f"/sharing_groups/view/{sg_uuid(2)}",
+        INACTIVE,
+        f"/sharing_groups/view/{sg_uuid(500)}",
+    ]
+    assert result["diff"]["before"]["Group 002"] == {"description": "Members"}
+    assert result["diff"]["after"]["Group 002"] == {"description": "Changed"}
+    assert set(result["diff"]["after"]) == {"Group 002", sg_uuid(3), "Group new"}
+
+
+def test_list_check_mode_writes_nothing(many):
+    result = run(many, {"sharing_groups": mixed_groups()}, check_mode=True)
+    assert result["changed"] is True
+    assert many.writes() == []
+    assert [c[1] for c in many.calls] == [ACTIVE, "/organisations/index/scope:all", INACTIVE]
+    assert set(result["diff"]["after"]) == {"Group 002", sg_uuid(3), "Group new"}
+
+
+def test_list_inactive_index_read_once(fake):
+    result = run(fake, {"sharing_groups": [params(uuid=sg_uuid(i), name=f"G{i}") for i in range(1, 4)]}, True)
+    assert [c[1] for c in fake.calls].count(INACTIVE) == 1
+    assert result["changed"] is True
+
+
+def test_list_run_option_applies_to_all(many):
+    result = run(many, {"sharing_groups": wanted_groups(2), "remove_servers_unsafe": True})
+    assert result["changed"] is False
+    result = run(many, {"sharing_groups": wanted_groups(2), "roaming": True})
+    assert result["failed"] and "mutually exclusive" in result["msg"]

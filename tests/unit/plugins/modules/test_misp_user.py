@@ -45,8 +45,9 @@ def fake_misp():
     fake.route("GET", USERS, USER_LIST)
     fake.route("GET", "/organisations/index/scope:all", ORGS)
     fake.route("GET", "/roles/index", ROLES)
-    fake.route("GET", r"^/user_settings/index/user_id:(\d+)$", [])
-    fake.route("GET", "/user_settings/index/user_id:7", SETTINGS)  # later routes win
+    # one read of all user settings (rows of other users are ignored)
+    other = {"UserSetting": {"id": "13", "user_id": "9", "setting": "homepage", "value": {"path": "/x"}}}
+    fake.route("GET", "/user_settings/index", SETTINGS + [other])
 
     def add(req):
         return {"User": {"id": "8", **req.json, "password": "******", "authkey": "NEWKEY" * 6 + "abcd"}}
@@ -81,7 +82,7 @@ def test_no_change_path_only_list_calls():
         fake,
     )
     assert result["changed"] is False
-    assert fake.calls == [("GET", USERS, None), ("GET", "/user_settings/index/user_id:7", None)]
+    assert fake.calls == [("GET", USERS, None), ("GET", "/user_settings/index", None)]
     assert "authkey" not in result["user"] and "totp" not in result["user"]
 
 
@@ -209,3 +210,121 @@ def test_misp_error_maps():
     assert result["failed"] and result["status"] == 403
     assert "already exists" in result["misp_message"]
     assert "pw-pw-pw-pw-pw" not in json.dumps(result)
+
+
+# -- list mode: users ---------------------------------------------------------------------
+def many_users(n=100):
+    return [
+        {
+            "User": {
+                "id": str(i),
+                "email": f"user{i}@bank-a.example",
+                "org_id": "2",
+                "role_id": "3",
+                "autoalert": True,
+                "disabled": False,
+                "change_pw": False,
+                "authkey": "x" * 40,
+            },
+            "Organisation": {"id": "2", "name": "Bank A"},
+            "Role": {"id": "3", "name": "User"},
+        }
+        for i in range(1, n + 1)
+    ]
+
+
+def many_fake(n=100):
+    users = many_users(n)
+    fake = fake_misp()
+    fake.route("GET", USERS, users)
+    rows = [
+        {"UserSetting": {"id": str(100 + i), "user_id": str(i), "setting": "homepage", "value": {"path": "/events"}}}
+        for i in range(1, n + 1)
+    ]
+    fake.route("GET", "/user_settings/index", rows)
+    fake.route(
+        "POST",
+        r"^/admin/users/edit/(\d+)$",
+        lambda req: {"User": {**users[int(req.match.group(1)) - 1]["User"], **req.json}},
+    )
+    return fake
+
+
+def wanted_users(n=100, settings=True):
+    items = [
+        {"email": f"user{i}@bank-a.example", "organisation": "Bank A", "role": "User", "autoalert": True}
+        for i in range(1, n + 1)
+    ]
+    if settings:
+        for item in items:
+            item["user_settings"] = {"homepage": "/events"}
+    return items
+
+
+def test_list_no_change_one_list_call_for_100():
+    fake = many_fake()
+    result = run({"users": wanted_users(settings=False)}, fake)
+    assert result["changed"] is False
+    assert fake.calls == [("GET", USERS, None)]
+    assert len(result["results"]) == 100 and result["results"][6]["email"] == "user7@bank-a.example"
+
+
+def test_list_no_change_with_user_settings_one_more_call():
+    fake = many_fake()
+    result = run({"users": wanted_users()}, fake)
+    assert result["changed"] is False
+    assert fake.calls == [("GET", USERS, None), ("GET", "/user_settings/index", None)]
+    assert result["api_calls"] == 2
+    assert "authkey" not in json.dumps(result)
+
+
+def mixed_users():
+    items = wanted_users()
+    items[2]["disabled"] = True  # update user3
+    items[3]["user_settings"] = {"homepage": "/dashboards"}  # setting of user4
+    items[4] = {"email": "user5@bank-a.example", "state": "absent"}  # delete user5
+    items.append(
+        {"email": "new1@cert.example", "organisation": "CERT-EX", "role": "Publisher", "password": "S3cret-pw-1234"}
+    )
+    items.append({"email": "new2@cert.example", "organisation": "CERT-EX", "role": "Org Admin", "password": "Pw-2-xyz"})
+    return items
+
+
+def test_list_mixed_writes_only_differences_and_looks_up_once():
+    fake = many_fake()
+    result = run({"users": mixed_users()}, fake)
+    assert result["changed"] is True
+    reads = [c[1] for c in fake.calls if c[0] == "GET"]
+    assert reads == [USERS, "/user_settings/index", "/organisations/index/scope:all", "/roles/index"]
+    assert [(w[0], w[1]) for w in fake.writes()] == [
+        ("POST", "/admin/users/edit/3"),
+        ("POST", "/user_settings/setSetting/4/homepage"),
+        ("DELETE", "/admin/users/delete/5"),
+        ("POST", "/admin/users/add"),
+        ("POST", "/admin/users/add"),
+    ]
+    assert set(result["diff"]["after"]) == {
+        "user3@bank-a.example",
+        "user4@bank-a.example",
+        "user5@bank-a.example",
+        "new1@cert.example",
+        "new2@cert.example",
+    }
+    assert result["diff"]["after"]["user3@bank-a.example"] == {"disabled": True}
+    assert result["diff"]["after"]["user4@bank-a.example"] == {"user_settings": {"homepage": {"path": "/dashboards"}}}
+    dumped = json.dumps(result)
+    assert "S3cret-pw-1234" not in dumped and "Pw-2-xyz" not in dumped and "NEWKEY" not in dumped
+
+
+def test_list_check_mode_writes_nothing():
+    fake = many_fake()
+    result = run({"users": mixed_users()}, fake, check_mode=True)
+    assert result["changed"] is True and fake.writes() == []
+    assert len(result["diff"]["after"]) == 5
+    assert "S3cret-pw-1234" not in json.dumps(result)
+
+
+def test_list_duplicate_email_refused():
+    fake = many_fake()
+    result = run({"users": [{"email": "A@x.example"}, {"email": "a@x.example"}]}, fake)
+    assert result["failed"] and "list each object once" in result["msg"] and fake.calls == []
