@@ -2,8 +2,13 @@
 
 import pytest
 
-NAME = "misp-platform"
 CERT = "/etc/ssl/certs/misp.crt"
+
+
+@pytest.fixture(scope="module")
+def name(host):
+    # misp_webserver_server_name defaults to the host's FQDN: the container's name here.
+    return host.check_output("hostname -f")
 
 
 def test_apache_enabled_and_running(host):
@@ -20,21 +25,21 @@ def test_event_mpm_and_no_mod_php(host):
     assert "php" not in modules
 
 
-def test_tls_handshake_serves_the_hosts_certificate(host):
+def test_tls_handshake_serves_the_hosts_certificate(host, name):
     served = host.check_output(
-        f"openssl s_client -connect 127.0.0.1:443 -servername {NAME} </dev/null 2>/dev/null"
+        f"openssl s_client -connect 127.0.0.1:443 -servername {name} </dev/null 2>/dev/null"
         " | openssl x509 -noout -fingerprint -sha256"
     )
     on_disk = host.check_output(f"openssl x509 -in {CERT} -noout -fingerprint -sha256")
     assert served == on_disk
     details = host.check_output(f"openssl x509 -in {CERT} -noout -subject -ext subjectAltName")
-    assert f"CN = {NAME}" in details or f"CN={NAME}" in details
-    assert f"DNS:{NAME}" in details
+    assert f"CN = {name}" in details or f"CN={name}" in details
+    assert f"DNS:{name}" in details
 
 
-def test_certificate_verifies_for_the_host_name(host):
+def test_certificate_verifies_for_the_host_name(host, name):
     # curl checks the chain (the self-signed certificate as its own CA) and the name.
-    result = host.run(f"curl -sS --cacert {CERT} -o /dev/null -w '%{{http_code}}' https://{NAME}/")
+    result = host.run(f"curl -sS --cacert {CERT} -o /dev/null -w '%{{http_code}}' https://{name}/")
     assert result.rc == 0, result.stderr
     assert result.stdout == "200"
 
@@ -46,21 +51,21 @@ def test_private_key_is_root_only(host):
 
 
 @pytest.mark.parametrize("protocol", ["-tls1", "-tls1_1"])
-def test_old_tls_versions_refused(host, protocol):
-    result = host.run(f"openssl s_client {protocol} -connect 127.0.0.1:443 -servername {NAME} </dev/null")
+def test_old_tls_versions_refused(host, name, protocol):
+    result = host.run(f"openssl s_client {protocol} -connect 127.0.0.1:443 -servername {name} </dev/null")
     assert result.rc != 0
 
 
-def test_http_redirects_to_https_on_the_canonical_name(host):
+def test_http_redirects_to_https_on_the_canonical_name(host, name):
     out = host.check_output(
         "curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: evil.example' "
         "'http://127.0.0.1/events/index?page=2'"
     )
-    assert out == f"301 https://{NAME}/events/index?page=2"
+    assert out == f"301 https://{name}/events/index?page=2"
 
 
-def test_security_headers(host):
-    headers = host.check_output(f"curl -sS --cacert {CERT} -D - -o /dev/null https://{NAME}/").lower()
+def test_security_headers(host, name):
+    headers = host.check_output(f"curl -sS --cacert {CERT} -D - -o /dev/null https://{name}/").lower()
     assert "strict-transport-security: max-age=31536000" in headers
     assert "x-content-type-options: nosniff" in headers
     assert "x-frame-options: deny" in headers
@@ -70,8 +75,8 @@ def test_security_headers(host):
     assert "x-powered-by" not in headers  # expose_php off
 
 
-def test_trace_refused(host):
-    code = host.check_output(f"curl -sS --cacert {CERT} -X TRACE -o /dev/null -w '%{{http_code}}' https://{NAME}/")
+def test_trace_refused(host, name):
+    code = host.check_output(f"curl -sS --cacert {CERT} -X TRACE -o /dev/null -w '%{{http_code}}' https://{name}/")
     assert code == "405"
 
 
