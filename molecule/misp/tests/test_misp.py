@@ -18,9 +18,9 @@ def pymisp(host, admin_key, code):
     """Run PyMISP, the independent client, on the MISP host against its public URL."""
     script = (
         "import json, pymisp\n"
-        f"misp = pymisp.PyMISP('https://misp', {admin_key!r}, ssl='/etc/ssl/certs/misp.crt')\n" + code
+        f"misp = pymisp.PyMISP('https://misp', {admin_key!r}, ssl='/etc/ssl/certs/misp.crt')\n{code}\n"
     )
-    return json.loads(host.check_output(f"{PYTHON} -c {json.dumps(script)}"))
+    return json.loads(host.check_output(f"{PYTHON} - <<'PYMISP'\n{script}PYMISP"))
 
 
 def test_login_page_over_https(host):

@@ -39,6 +39,14 @@ def wait_for_mail(sink, mailbox, subject, timeout=30):
     pytest.fail(f"'{subject}' did not reach {mailbox}@sink.test in {timeout} s\nqueue:\n{queue}\nlog:\n{log}")
 
 
+def keep(message):
+    """Leave the delivered message next to the scenario's log, as evidence for the report."""
+    artifacts = os.environ.get("MISP_TEST_ARTIFACTS", "/tmp/misp-ansible-molecule")
+    os.makedirs(artifacts, exist_ok=True)
+    with open(os.path.join(artifacts, "misp_mail-delivered.eml"), "w") as handle:
+        handle.write(message)
+
+
 def headers(message):
     return message.split("\n\n", 1)[0].replace("\n\t", " ").replace("\n ", " ")
 
@@ -47,6 +55,7 @@ def test_relayed_mail_arrives_authenticated_over_tls(host, sink):
     subject = f"misp-mail relay {uuid.uuid4()}"
     send(host, "analyst@sink.test", subject)
     message = wait_for_mail(sink, "analyst", subject)
+    keep(message)
     received = headers(message)
     # ESMTPSA = ESMTP over TLS (S) with SASL authentication (A).
     assert "by smtp-sink (Postfix) with ESMTPSA" in received, received
