@@ -182,6 +182,9 @@ options:
     description:
       - When a feed goes from disabled to enabled, start a first fetch
         (C(GET /feeds/fetchFromFeed/<id>); queued when background workers are used).
+      - A first fetch that MISP refuses or fails (an HTTP error, e.g. 500 when background jobs are
+        off and the legacy CakeResque queue is missing) is reported as a warning and in RV(fetched):
+        the feed itself is configured, and the scheduled fetches will try again.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -323,6 +326,7 @@ loaded_defaults:
 
 import json
 
+from ansible_collections.mispops.misp.plugins.module_utils.misp_client import MispApiError
 from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
     MispManager,
     changed_keys,
@@ -506,8 +510,14 @@ class FeedManager(MispManager):
         if not self.params["fetch_on_enable"] or self.check_mode:
             return
         if to_bool(after.get("enabled")) and not to_bool((before or {}).get("enabled")):
-            answer = self.client.get(f"/feeds/fetchFromFeed/{after['id']}")
-            msg = answer.get("result", answer) if isinstance(answer, dict) else answer
+            try:
+                answer = self.client.get(f"/feeds/fetchFromFeed/{after['id']}")
+            except MispApiError as e:
+                # The feed is configured; failing here would leave the remaining feeds undone.
+                msg = f"first fetch failed: {e}"
+                self.module.warn(f"Feed {after.get('name') or after['id']}: {msg}")
+            else:
+                msg = answer.get("result", answer) if isinstance(answer, dict) else answer
             self.run_result.setdefault("fetched", {})[after.get("name") or after["id"]] = msg
 
     def load(self):

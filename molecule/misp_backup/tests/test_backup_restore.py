@@ -124,6 +124,7 @@ def test_restore_brings_the_event_back(host, proof):
     assert back["uuid"] == event["uuid"]
     assert back["info"] == event["info"]
     EVIDENCE.update(restored={"uuid": back["uuid"], "id": back["id"], "info": back["info"]})
+    print(f"\n[evidence] restore-proof: {json.dumps(EVIDENCE)}")
     directory = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
     if directory:
         Path(directory, "restore-proof.json").write_text(json.dumps(EVIDENCE, indent=2) + "\n")

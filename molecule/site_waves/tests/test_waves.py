@@ -41,6 +41,8 @@ def stamps():
 
 
 def record(name, data):
+    """Keep the evidence next to Molecule's state and print it into the log (verifier option -s)."""
+    print(f"\n[evidence] {name}: {json.dumps(data)}")
     directory = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
     if directory:
         Path(directory, name).write_text(json.dumps(data, indent=2) + "\n")

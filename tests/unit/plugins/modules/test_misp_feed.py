@@ -2,7 +2,7 @@ import json
 
 import pytest
 from ansible_collections.mispops.misp.plugins.modules.misp_feed import ARGUMENT_SPEC, FeedManager
-from fake_misp import FakeMisp, envelope, run_manager
+from fake_misp import FakeMisp, FakeModule, envelope, run_manager
 
 CIRCL = "https://www.circl.lu/doc/misp/feed-osint"
 BOTVRIJ = "https://www.botvrij.eu/data/feed-osint"
@@ -346,3 +346,20 @@ def test_list_exclusive_with_defaults_and_single_options(many):
     assert "mutually exclusive" in run(many, {"feeds": wanted_feeds(1), "defaults": ["x"]})["msg"]
     assert "mutually exclusive" in run(many, {"feeds": wanted_feeds(1), "enabled": True})["msg"]
     assert "list each object once" in run(many, {"feeds": [{"url": CUSTOM}, {"url": CUSTOM + "/"}]})["msg"]
+
+
+def test_failed_first_fetch_warns_and_the_other_feeds_are_still_applied(fake):
+    """MISP 2.5 without background jobs answers fetchFromFeed with HTTP 500 (no CakeResque):
+    the feed is enabled, the failure is a warning, and the next default feed is still applied."""
+    fake.route("POST", "/feeds/edit/1", edit_echo(BASE[0]))
+    fake.route("POST", "/feeds/edit/2", edit_echo(BASE[1]))
+    fake.route("GET", "/feeds/fetchFromFeed/1", envelope("An Internal Error Has Occurred."), status=500)
+    fake.route("GET", "/feeds/fetchFromFeed/2", {"result": "Pull queued for background execution."})
+    params = {"defaults": ["CIRCL OSINT Feed", "The Botvrij.eu Data"], "enabled": True, "fetch_on_enable": True}
+    module = FakeModule(params, spec=ARGUMENT_SPEC)
+    result = run_manager(FeedManager, params, fake, module=module)
+    assert result["changed"] is True
+    assert [c[1] for c in fake.writes()] == ["/feeds/edit/1", "/feeds/edit/2"]
+    assert result["fetched"]["CIRCL OSINT Feed"].startswith("first fetch failed: GET /feeds/fetchFromFeed/1: HTTP 500")
+    assert result["fetched"]["The Botvrij.eu Data"] == "Pull queued for background execution."
+    assert any("CIRCL OSINT Feed: first fetch failed" in w for w in module.warnings)
