@@ -400,11 +400,16 @@ class Doctor(MispManager):
             self.facts.setdefault("errors", {})["users"] = str(e)
             facts["alert_users"] = None
         facts["gpg_sign"] = doc._bool(self.setting("GnuPG.sign"))
+        # gpgStatus: "OK" / "FAIL: <reason>" in 2.5.1, a number (0 = OK) or {"status": n} elsewhere.
         gpg = self.diagnostics().get("gpgStatus")
-        if isinstance(gpg, dict):  # newer MISP: {"status": n, "email": ...}
+        if isinstance(gpg, dict):
             gpg = gpg.get("status")
-        facts["gpg_status"] = doc._int(gpg)
-        facts["gpg_status_text"] = GPG_STATUS.get(facts["gpg_status"])
+        if isinstance(gpg, str) and not gpg.strip().lstrip("-").isdigit():
+            facts["gpg_status"] = 0 if gpg.strip().upper().startswith("OK") else 1
+            facts["gpg_status_text"] = gpg
+        else:
+            facts["gpg_status"] = doc._int(gpg)
+            facts["gpg_status_text"] = GPG_STATUS.get(facts["gpg_status"])
         self.facts["mail"] = facts
         return doc.check_mail(facts, self.params["mail_queue_max"], self.params["expect_emailing"])
 

@@ -13,7 +13,7 @@ description:
     for a list of items with O(items) (list mode), in one task.
   - MISP's news pages have no JSON form (C(NewsController) only renders HTML and answers
     add/edit with a redirect). The module therefore reads the admin list
-    C(GET /news/admin_index/limit:9999) once, authenticated by API key, as HTML
+    C(GET /admin/news/index/limit:9999) once, authenticated by API key, as HTML
     (header C(Accept) set to C(text/html, application/xml), which MISP treats as an API request
     yet renders as the normal page), and takes id, title and message from its table cells.
     That list is read once per run, whatever the number of items.
@@ -157,7 +157,9 @@ ITEM_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
 ARGUMENT_SPEC = list_argument_spec("items", ITEM_SPEC)
-LIST_PATH = "/news/admin_index/limit:9999"
+# CakePHP admin routing: the admin_index action answers at /admin/news/index; /news/admin_index is a
+# 404 (checked against MISP 2.5.1).
+LIST_PATH = "/admin/news/index/limit:9999"
 # Equal-weight HTML + XML: MISP's IndexFilter::isRest() is true (isXml), so the API key is
 # accepted, while CakePHP's RequestHandler keeps the HTML view because html ranks first.
 HTML_ACCEPT = "text/html, application/xml"

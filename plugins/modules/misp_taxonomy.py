@@ -157,14 +157,15 @@ def _int(value, default=None):
 
 
 def _field(key, value):
+    if key == "exclusive":
+        # MISP's export leaves out "exclusive" when it is false: absent and false are the same.
+        return bool(to_bool(value)) if value not in (None, "") else False
     if value is None or value == "":
         return None
     if key == "numerical_value":
         return _int(value)
     if key == "colour":
         return str(value).lower()
-    if key == "exclusive":
-        return bool(to_bool(value))
     return str(value).strip()
 
 

@@ -1,22 +1,26 @@
 #!/var/www/MISP/venv/bin/python
 """Independent view of MISP for the integration playbooks: PyMISP, not the modules' client.
 
-Usage: misp-it-check KIND [REF] -> one JSON object on stdout, {"exists": bool, ...}.
+Usage: misp-it-check KIND [REF] -> one JSON object on stdout, {"exists": bool, ...}
+(org, user, feed and setting take several REFs: {"items": [...]}).
 KIND: org NAME | user EMAIL | authkeys EMAIL COMMENT | sharing_group NAME | server URL | feed URL |
 taxonomy NAMESPACE | taxonomy_delete NAMESPACE | setting NAME | news TITLE | version | key_works KEY
 News has no JSON listing in MISP (no PyMISP wrapper either): read from the database instead.
 """
 
+import functools
 import json
 import subprocess
 import sys
 
-import pymisp
+sys.modules["lief"] = None  # PyMISP's file tools are not needed; lief alone takes seconds to import
+import pymisp  # noqa: E402
 
 URL = "https://misp"
 CA = "/etc/ssl/certs/misp.crt"
 
 
+@functools.cache
 def connect(key=None):
     if key is None:
         with open("/root/.misp/admin_api_key", encoding="utf-8") as handle:
@@ -36,6 +40,33 @@ def pick(items, model, key, ref):
         if str(obj.get(key, "")).lower().rstrip("/") == str(ref).lower().rstrip("/"):
             return item
     return None
+
+
+def cleanup(misp):
+    """Delete the integration playbooks' objects (names start with IT / it-), so a re-run starts clean."""
+    gone = []
+    for item in errors(misp.servers(pythonify=False)) or []:
+        if item["Server"]["name"].startswith("IT "):
+            errors(misp.direct_call(f"servers/delete/{item['Server']['id']}", {}))
+            gone.append(item["Server"]["name"])
+    for item in errors(misp.sharing_groups(pythonify=False)) or []:
+        if item["SharingGroup"]["name"].startswith("IT "):
+            errors(misp.direct_call(f"sharing_groups/delete/{item['SharingGroup']['id']}", {}))
+            gone.append(item["SharingGroup"]["name"])
+    for item in errors(misp.users(pythonify=False)) or []:
+        if item["User"]["email"].startswith("it-"):
+            errors(misp.delete_user(item["User"]["id"]))
+            gone.append(item["User"]["email"])
+    for item in errors(misp.organisations(scope="all", pythonify=False)) or []:
+        if item["Organisation"]["name"].startswith("IT "):
+            errors(misp.delete_organisation(item["Organisation"]["id"]))
+            gone.append(item["Organisation"]["name"])
+    for item in errors(misp.feeds(pythonify=False)) or []:
+        if "feeds.example.test" in item["Feed"]["url"]:
+            errors(misp.delete_feed(item["Feed"]["id"]))
+            gone.append(item["Feed"]["url"])
+    subprocess.run(["mysql", "misp", "-e", "DELETE FROM news WHERE title LIKE 'IT %'"], check=True)
+    return {"exists": False, "deleted": gone}
 
 
 def main(argv):
@@ -111,6 +142,8 @@ def main(argv):
         if item is not None:
             errors(misp.direct_call(f"taxonomies/delete/{item['Taxonomy']['id']}", {}))
         return {"exists": False, "deleted": item is not None}
+    if kind == "cleanup":  # test setup: remove what an interrupted earlier run left behind
+        return cleanup(misp)
     if kind == "setting":
         resp = errors(misp.get_server_setting(refs[0]))
         return {"exists": True, "value": resp.get("value"), "setting": refs[0]}
@@ -131,4 +164,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv)))
+    if len(sys.argv) > 3 and sys.argv[1] in ("org", "user", "feed", "setting"):
+        # several objects of one kind at once: {"items": [one answer per ref]}
+        print(json.dumps({"items": [main(sys.argv[:2] + [ref]) for ref in sys.argv[2:]]}))
+    else:
+        print(json.dumps(main(sys.argv)))

@@ -111,7 +111,7 @@ def test_event_is_gone_after_the_delete(host, proof):
 def test_restore_refuses_without_confirmation(host, proof):
     refused = playbook("restore.yml")
     assert refused.returncode == 2
-    assert "misp_backup_restore_confirm" in refused.stdout
+    assert "misp_backup_restore_confirm" in refused.stdout + refused.stderr
 
 
 def test_restore_brings_the_event_back(host, proof):

@@ -48,7 +48,7 @@ def server_id(host, name):
 
 
 def new_event(host, title, distribution=3, sharing_group=None, tags=()):
-    """Create and publish an event on host; return its uuid."""
+    """Create an event on host, published at once (no workers here to run a publish job); return its uuid."""
     event_uuid = str(uuid.uuid4())
     code = f"""
 event = pymisp.MISPEvent()
@@ -62,13 +62,14 @@ if {sharing_group!r}:
 for tag in {list(tags)!r}:
     event.add_tag(tag)
 event.add_attribute('ip-dst', '192.0.2.{len(title) % 250 + 1}', distribution=5)
+event.published = True
 created = misp.add_event(event, pythonify=True)
 assert not isinstance(created, dict), created
-answer = misp.publish(created)
-print(json.dumps({{'uuid': created.uuid, 'publish': answer}}))
+print(json.dumps({{'uuid': created.uuid, 'published': created.published}}))
 """
     out = pymisp(host, code)
     assert out["uuid"] == event_uuid
+    assert out["published"] is True
     with open(EVENT_LOG, "a") as log:
         log.write(
             json.dumps({"run": RUN, "on": host.check_output("hostname"), "uuid": event_uuid, "info": title}) + "\n"

@@ -174,3 +174,13 @@ def test_list_missing_text_names_the_item():
     result = run({"items": [{"title": "A", "text": "x"}, {"title": "B"}]}, fake)
     assert result["failed"] and result["msg"] == "B: text is required when state is present"
     assert fake.calls == []  # checked before reading or writing anything
+
+
+def test_news_list_is_read_at_the_admin_routed_path():
+    """MISP 2.5.1 answers /news/admin_index with 404; the admin action lives at /admin/news/index."""
+    assert misp_news.LIST_PATH == "/admin/news/index/limit:9999"
+    fake = fake_misp()
+    fake.route("GET", "/news/admin_index/limit:9999", "<html>Not Found</html>", status=404)
+    result = run({"title": "Welcome", "text": "Hello"}, fake)
+    assert result.get("failed") is not True
+    assert fake.calls[0][:2] == ("GET", "/admin/news/index/limit:9999")

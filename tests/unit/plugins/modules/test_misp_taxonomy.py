@@ -245,3 +245,15 @@ def test_content_differences_ignores_unset_fields_and_order():
 def test_requires_something():
     result = run(FakeMisp(), {})
     assert result["failed"] is True
+
+
+def test_content_differences_predicate_exclusive_false_equals_absent_in_export():
+    """MISP 2.5.1's export omits a predicate's "exclusive" when it is false; a document that says
+    exclusive: false must not be re-imported on every run because of that."""
+    doc = copy.deepcopy(DOC)
+    for pred in doc["predicates"]:
+        pred["exclusive"] = False
+    assert content_differences(doc, EXPORT) == []
+    exported = copy.deepcopy(EXPORT)
+    exported["predicates"][0]["exclusive"] = True
+    assert content_differences(doc, exported) == ["predicate compliance"]
