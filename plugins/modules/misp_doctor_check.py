@@ -97,6 +97,17 @@ options:
     type: str
     choices: [warn, problem]
     default: warn
+  full_diagnostics:
+    description:
+      - Read MISP's full diagnostic dump (C(GET /servers/serverSettings)) for the PHP settings, Redis, background
+        jobs, file permissions, GnuPG and the levels of configLint's findings. It runs MISP's own probes and can
+        take a minute; V(false) skips those rows (configLint findings then count as recommended).
+    type: bool
+    default: true
+  diagnostics_timeout:
+    description: Seconds to wait for the diagnostic dump.
+    type: int
+    default: 300
   previous:
     description: Rows of an earlier run (before repairs); problems gone now are reported as C(fixed).
     type: list
@@ -173,6 +184,8 @@ ARGUMENT_SPEC = dict(
     mail_queue_max=dict(type="int", default=0),
     expect_emailing=dict(type="bool", default=True),
     php_settings_status=dict(type="str", choices=["warn", "problem"], default="warn"),
+    full_diagnostics=dict(type="bool", default=True),
+    diagnostics_timeout=dict(type="int", default=300),
     previous=dict(type="list", elements="dict"),
     done=dict(type="dict"),
 )
@@ -247,12 +260,20 @@ class Doctor(MispManager):
     def diagnostics(self):
         """The full diagnostic dump, read once (heavy), or {} when it cannot be read."""
         if self._diag is None:
+            if not self.params["full_diagnostics"]:
+                self._diag = {}
+                return self._diag
+            # The dump runs MISP's own probes: it can take a minute; no retry on a timeout.
+            timeout, retries = self.client.timeout, self.client.retries
+            self.client.timeout, self.client.retries = max(timeout, self.params["diagnostics_timeout"]), 0
             try:
                 data = self.client.get("/servers/serverSettings")
                 self._diag = data if isinstance(data, dict) else {}
             except MispApiError as e:
                 self.facts.setdefault("errors", {})["diagnostics"] = str(e)
                 self._diag = {}
+            finally:
+                self.client.timeout, self.client.retries = timeout, retries
         return self._diag
 
     def setting(self, name):
@@ -455,11 +476,14 @@ class Doctor(MispManager):
         if diag.get("phpSettings"):
             facts["php_settings"] = php_settings_from(diag)
         if diag:
+            # Codes: 0 fine, 1 missing, 2 not writable (readable). A missing .git file only matters for
+            # MISP's git self-update, which an install from a bundle does not have.
             facts["unwritable"] = sorted(
                 path
                 for key in ("writeableDirs", "writeableFiles", "readableFiles")
                 for path, info in (diag.get(key) or {}).items()
-                if (isinstance(info, dict) and info.get("error")) or (isinstance(info, int) and info != 0)
+                if (code := (doc._int(info.get("error"), 0) if isinstance(info, dict) else doc._int(info, 0)))
+                and not (code == 1 and "/.git/" in path)
             )
         self.facts["diagnostics"] = facts
         status = doc.PROBLEM if self.params["php_settings_status"] == "problem" else doc.WARN

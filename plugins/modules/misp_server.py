@@ -315,6 +315,8 @@ FLAGS = (
     "skip_proxy",
 )
 SECRET_KEYS = ("authkey",)
+# (option, upload field, file name suffix): MISP keeps an uploaded certificate as app/files/certs/<id><suffix>.pem.
+CERT_FIELDS = (("cert_file", "submitted_cert", ""), ("client_cert_file", "submitted_client_cert", "_client"))
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str"),
@@ -473,7 +475,25 @@ class ServerManager(MispManager):
         result.update(changed=True, authkey_updated=True, diff={"before": {}, "after": public_server(shown)})
         if self.check_mode:
             return {**shown, "id": None}
-        return unwrap(self.client.post("/servers/add", body), "Server")
+        return self.attach_certs(self.saved(lambda: self.client.post("/servers/add", body), {}))
+
+    def attach_certs(self, server):
+        """Name the uploaded certificate files of a new entry when MISP did not record them.
+
+        With ``Security.encryption_key`` set, MISP 2.5's add writes ``app/files/certs/<id>.pem``
+        but cannot record ``cert_file``: it re-saves the entry, whose encrypted authkey then fails
+        validation. An edit that sends the certificate with ``cert_file`` (an accepted edit field)
+        records it.
+        """
+        p = self.params
+        body = {}
+        for key, submit, suffix in CERT_FIELDS:
+            if p[key] and not server.get(key) and server.get("id") is not None:
+                body[submit] = self.read_cert(p[key])
+                body[key] = f"{server['id']}{suffix}.pem"
+        if not body:
+            return server
+        return self.saved(lambda: self.client.post(f"/servers/edit/{server['id']}", body), {})
 
     def update(self, current, want, result):
         p = self.params
@@ -489,9 +509,10 @@ class ServerManager(MispManager):
                 body[key] = encode_rules(p[key], kind)
                 before[key] = current.get(key)
                 after[key] = body[key]
-        for key, submit in (("cert_file", "submitted_cert"), ("client_cert_file", "submitted_client_cert")):
+        for key, submit, suffix in CERT_FIELDS:
             if p[key] and (p["update_certs"] or not current.get(key)):
                 body[submit] = self.read_cert(p[key])
+                body[key] = f"{current['id']}{suffix}.pem"  # see attach_certs
                 before[key] = current.get(key)
                 after[key] = p[key]
         if p["update_authkey"]:
@@ -508,7 +529,28 @@ class ServerManager(MispManager):
             merged = {**current, **{k: v for k, v in body.items() if not k.startswith("submitted_")}}
             merged.pop("authkey", None)
             return merged
-        return unwrap(self.client.post(f"/servers/edit/{current['id']}", body), "Server")
+        return self.saved(lambda: self.client.post(f"/servers/edit/{current['id']}", body), changes)
+
+    def saved(self, write, changes):
+        """Run an add/edit; survive MISP's HTTP 500 after a successful save.
+
+        With ``Security.encryption_key`` set, MISP 2.5 saves the entry, then fails to JSON-encode
+        its answer (the encrypted authkey is binary) and answers 500. Re-read the entry then: when
+        it exists and shows ``changes``, the write happened.
+        """
+        try:
+            return unwrap(write(), "Server")
+        except MispApiError as e:
+            if e.status != 500:
+                raise
+            server = self.find(unwrap_list(self.client.get("/servers/index"), "Server"))
+            if server is None or changed_keys(server, changes):
+                raise
+            self.module.warn(
+                "MISP answered HTTP 500 after saving the server entry (it cannot JSON-encode the encrypted "
+                "authkey when Security.encryption_key is set); the entry was read back instead."
+            )
+            return server
 
     def test(self, server_id):
         try:

@@ -19,7 +19,7 @@ WORKERS = {
     "supervisord_status": True,
 }
 DIAG = {
-    "gpgStatus": 1,
+    "gpgStatus": "FAIL: settings not set",
     "backgroundJobsStatus": "OK",
     "redisInfo": {"connection": True, "redis_version": "7.0.15", "used_memory_human": "1.2M"},
     "phpSettings": {
@@ -27,7 +27,7 @@ DIAG = {
         "max_execution_time": {"value": 300, "recommended": 300, "unit": "s"},
     },
     "writeableDirs": {"/var/www/MISP/app/tmp/": 0},
-    "writeableFiles": {"/var/www/MISP/app/Config/config.php": 0},
+    "writeableFiles": {"/var/www/MISP/app/Config/config.php": 0, "/var/www/MISP/.git/ORIG_HEAD": 1},
     "readableFiles": {},
     "finalSettings": [
         {"setting": "MISP.disable_emailing", "level": 0, "value": False},
@@ -230,3 +230,26 @@ def test_module_without_commands_uses_fake_module():
     doctor = Doctor(module, fake_misp().client())
     assert doctor.host.run(["true"]) == (0, "", "")
     assert doctor.host.which("chronyc") == "/usr/bin/chronyc"
+
+
+def test_unwritable_directory_and_gpg_failure_with_signing_on():
+    fake = fake_misp()
+    diag = dict(DIAG, writeableDirs={"/var/www/MISP/app/files": 2})
+    diag["finalSettings"] = [*DIAG["finalSettings"][:1], {"setting": "GnuPG.sign", "level": 1, "value": True}]
+    fake.route("GET", "/servers/serverSettings", diag)
+    rows = by_check(run(fake, FakeHost(), areas=["mail", "diagnostics"]))
+    assert rows[("diagnostics", "file permissions")]["status"] == "problem"
+    assert "/var/www/MISP/app/files" in rows[("diagnostics", "file permissions")]["detail"]
+    assert rows[("mail", "GnuPG signing")]["status"] == "problem"
+    assert "settings not set" in rows[("mail", "GnuPG signing")]["detail"]
+
+
+def test_without_the_diagnostic_dump():
+    fake = fake_misp()
+    fake.route("GET", "/servers/getSetting/MISP.disable_emailing", {"value": True})
+    fake.route("GET", "/servers/getSetting/GnuPG.sign", {"value": False})
+    result = run(fake, FakeHost(), areas=["mail", "diagnostics"], full_diagnostics=False)
+    assert "/servers/serverSettings" not in [c[1] for c in fake.calls]
+    rows = by_check(result)
+    assert rows[("mail", "MISP.disable_emailing")]["status"] == "problem"
+    assert ("diagnostics", "Redis") not in rows
