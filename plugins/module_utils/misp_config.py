@@ -27,7 +27,12 @@ SECRET_RE = re.compile(r"(password|salt|secret|encryption_key|api_?key|authkey|t
 READ_CONFIG_PHP = "$config = array(); require $argv[1]; echo json_encode($config, JSON_PARTIAL_OUTPUT_ON_ERROR);"
 
 
-def is_secret(name):
+def is_secret(name, value=None):
+    """Whether a setting holds a secret. A boolean or a number never is, even when the name looks
+    like one (Security.password_policy_length, Security.advanced_authkeys): masking those would
+    hide real changes, and adding "16" to no_log_values would mask every 16 in the output."""
+    if isinstance(value, (bool, int, float)):
+        return False
     return name in REDACTED or bool(SECRET_RE.search(name.rsplit(".", 1)[-1]))
 
 

@@ -104,7 +104,7 @@ def main():
     )
     desired = module.params["settings"]
     for name, value in desired.items():
-        if is_secret(name) and value is not None:
+        if is_secret(name, value) and value is not None:
             module.no_log_values.add(cli_value(value))
     root = module.params["misp_root"]
     config = read_config_php(module, f"{root}/app/Config/config.php", module.params["php_binary"])
@@ -123,7 +123,7 @@ def main():
             module.fail_json(msg=f"MISP rejected {name}: {(out + err).strip()}", setting=name, rc=rc)
 
     def shown(name, value):
-        return MASK if is_secret(name) and value is not None else value
+        return MASK if is_secret(name, value) and value is not None else value
 
     result = dict(changed=bool(changed), changed_settings=changed)
     if changed:

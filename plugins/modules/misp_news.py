@@ -176,8 +176,15 @@ class NewsTableParser(HTMLParser):
         self._cell = None
         self._depth = 0
 
+    def _flush(self):
+        if self._row is not None and "id" in self._row and "title" in self._row:
+            self.rows.append(self._row)
+        self._row = None
+
     def handle_starttag(self, tag, attrs):
         if tag == "tr":
+            # MISP 2.5.1's index table leaves its rows' </tr> out: a new row ends the previous one.
+            self._flush()
             self._row = {}
         elif tag == "td" and self._row is not None and self._cell is None:
             path = dict(attrs).get("data-path")
@@ -195,10 +202,8 @@ class NewsTableParser(HTMLParser):
             name, parts = self._cell
             self._row[name] = "".join(parts)
             self._cell = None
-        elif tag == "tr" and self._row is not None:
-            if "id" in self._row and "title" in self._row:
-                self.rows.append(self._row)
-            self._row = None
+        elif tag in ("tr", "tbody", "table") and self._row is not None:
+            self._flush()
 
     def handle_data(self, data):
         if self._cell is not None:

@@ -175,7 +175,7 @@ class SettingsManager(MispManager):
         for name, value in desired.items():
             if value is None:
                 self.fail(f"Setting {name}: null values cannot be set over the REST API")
-            if is_secret(name) and hasattr(self.module, "no_log_values"):
+            if is_secret(name, value) and hasattr(self.module, "no_log_values"):
                 self.module.no_log_values.add(str(value))
 
         current, source = self.read_current(desired)
@@ -195,7 +195,7 @@ class SettingsManager(MispManager):
                 self.client.post(f"/servers/serverSettingsEdit/{name}", {"value": value, "force": force})
 
         def shown(name, value):
-            if is_secret(name):
+            if is_secret(name, value):
                 return MASK if value is not None else None
             return value
 

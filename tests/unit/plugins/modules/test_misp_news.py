@@ -184,3 +184,23 @@ def test_news_list_is_read_at_the_admin_routed_path():
     result = run({"title": "Welcome", "text": "Hello"}, fake)
     assert result.get("failed") is not True
     assert fake.calls[0][:2] == ("GET", "/admin/news/index/limit:9999")
+
+
+def test_parse_rows_without_closing_tr():
+    """MISP 2.5.1 renders News/admin_index rows without </tr>: every row must still be found."""
+    rows = "".join(
+        f'<tr data-row-id="{k}"><td data-path="News.id">{nid}</td><td data-path="User.email">a@b.test</td>'
+        f'<td data-path="News.title">{title}</td><td data-path="News.message">{title} text\nline 2</td>'
+        '<td data-path="News.date_created"><time>2026-12-03 19:27:52</time></td>'
+        '<td class="short action-links"><a href="/news/edit/1"><i class="fas fa-edit"></i></a> </td>'
+        for k, (nid, title) in enumerate([("7", "Feeds"), ("6", "Sharing groups"), ("5", "Welcome")])
+    )
+    page_html = f'<table class="table"><thead><th>ID</th></thead><tbody>{rows}</tbody></table><p>'
+    parsed = misp_news.parse_news(page_html)
+    assert [(r["id"], r["title"]) for r in parsed] == [("7", "Feeds"), ("6", "Sharing groups"), ("5", "Welcome")]
+    assert parsed[2]["message"] == "Welcome text\nline 2"
+    fake = fake_misp()
+    fake.route("GET", LIST, page_html, headers={"Content-Type": "text/html"})
+    result = run({"title": "Welcome", "text": "Welcome text\nline 2"}, fake)
+    assert result["changed"] is False
+    assert fake.writes() == []

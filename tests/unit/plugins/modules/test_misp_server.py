@@ -266,3 +266,37 @@ def test_name_or_url_required(fake):
     result = run(fake, {"authkey": KEY})
     assert result["failed"] is True
     assert fake.calls == []
+
+
+def test_create_with_cert_names_the_file_in_an_edit(fake, tmp_path):
+    # MISP 2.5 with Security.encryption_key writes certs/<id>.pem on add but leaves cert_file empty.
+    pem = tmp_path / "ca.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    fake.route("GET", "/servers/index", [])
+    fake.route("POST", "/servers/add", lambda req: {"Server": {**req.json, "id": "7", "cert_file": None}})
+    fake.route("POST", "/servers/edit/7", lambda req: {"Server": {"id": "7", "name": "CERT B", "cert_file": "7.pem"}})
+    result = run(fake, base_params(cert_file=str(pem)))
+    writes = fake.writes()
+    assert [w[1] for w in writes] == ["/servers/add", "/servers/edit/7"]
+    assert writes[1][2]["cert_file"] == "7.pem"
+    assert "submitted_cert" in writes[1][2]
+    assert "authkey" not in writes[1][2]
+    assert result["server"]["cert_file"] == "7.pem"
+    assert_no_secret(result)
+
+
+def test_create_with_cert_recorded_needs_no_edit(fake, tmp_path):
+    pem = tmp_path / "ca.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    fake.route("GET", "/servers/index", [])
+    fake.route("POST", "/servers/add", lambda req: {"Server": {**req.json, "id": "7", "cert_file": "7.pem"}})
+    run(fake, base_params(cert_file=str(pem)))
+    assert [w[1] for w in fake.writes()] == ["/servers/add"]
+
+
+def test_cert_upload_on_update_names_the_file(fake, tmp_path):
+    pem = tmp_path / "ca.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    fake.route("POST", "/servers/edit/3", server_row(cert_file="3.pem"))
+    run(fake, base_params(cert_file=str(pem), update_certs=True))
+    assert fake.writes()[0][2]["cert_file"] == "3.pem"
