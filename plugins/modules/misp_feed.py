@@ -183,7 +183,7 @@ options:
       - When a feed goes from disabled to enabled, start a first fetch
         (C(GET /feeds/fetchFromFeed/<id>); queued when background workers are used).
       - A first fetch that MISP refuses or fails (an HTTP error, e.g. 500 when background jobs are
-        off and the legacy CakeResque queue is missing) is reported as a warning and in RV(fetched):
+        off and the legacy CakeResque queue is missing) is reported as a warning and in RV(fetched);
         the feed itself is configured, and the scheduled fetches will try again.
     type: bool
     default: false
