@@ -475,6 +475,21 @@ def check_time(facts, max_offset=1.0, max_http_skew=5.0):
                     action="start_time_sync" if not facts.get("active") else "resync_time",
                 )
             )
+        elif not tracking.get("synchronised") and _close_sources(sources, max_offset):
+            # After a restart or a clock jump chronyd needs a few samples before it selects a source
+            # again; the sources it reaches already show how far off the clock is.
+            close = _close_sources(sources, max_offset)
+            rows.append(
+                row(
+                    area,
+                    "synchronised",
+                    WARN,
+                    "re-selecting its source (too few samples after a restart or a clock jump); reachable "
+                    + ", ".join(f"{s['name']} {s['offset'] * 1000:+.3f} ms" for s in close),
+                    fix="Wait a few polls, or speed it up: chronyc burst 4/4.",
+                    action="resync_time",
+                )
+            )
         elif not tracking.get("synchronised"):
             why = "only its local reference clock" if tracking.get("local_reference") else "not synchronised"
             rows.append(
@@ -566,6 +581,11 @@ def check_time(facts, max_offset=1.0, max_http_skew=5.0):
         else:
             rows.append(row(area, "MISP clock (HTTP Date)", OK, detail))
     return rows
+
+
+def _close_sources(sources, max_offset):
+    """Reachable sources whose last measured offset is within ``max_offset`` seconds."""
+    return [s for s in sources if s.get("reach") and s.get("offset") is not None and abs(s["offset"]) <= max_offset]
 
 
 def _tz_differs(a, b):

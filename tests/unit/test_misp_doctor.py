@@ -362,3 +362,14 @@ def test_report_and_table():
     assert lines[-1] == "Result: 1 problem(s) remain"
     healthy = doc.build_report("h", rows[2:], NOW, "report")
     assert doc.render_table(healthy).splitlines()[-1] == "Result: healthy"
+
+
+def test_check_time_reselecting_source_with_small_offset_is_a_warning():
+    tracking = dict(SYNCED["tracking"], ref_id="00000000", synchronised=False)
+    sources = [{"name": "doc-sink", "state": "?", "selected": False, "reach": 377, "offset": 0.0000037}]
+    by = {r["check"]: r for r in doc.check_time(dict(SYNCED, tracking=tracking, sources=sources))}
+    assert by["synchronised"]["status"] == "warn"
+    assert by["synchronised"]["action"] == "resync_time"
+    far = [dict(sources[0], offset=3.0)]
+    by = {r["check"]: r for r in doc.check_time(dict(SYNCED, tracking=tracking, sources=far))}
+    assert by["synchronised"]["status"] == "problem"

@@ -93,7 +93,9 @@ print(json.dumps(answer if isinstance(answer, dict) and 'Event' in answer else N
 def cake_sync(host, action, server):
     """Pull or push with MISP's CLI: synchronous, as the site admin (user 1)."""
     out = host.run(f"{CAKE} Server {action} 1 {server} full")
-    assert out.rc == 0, out.stdout + out.stderr
+    # After saving what it pulled, MISP queues follow-up jobs; no background job system runs in this
+    # scenario (no misp_workers), so that last step fails. The events themselves are checked by the callers.
+    assert out.rc == 0 or 'Class "CakeResque" not found' in out.stdout + out.stderr, out.stdout + out.stderr
     return out.stdout
 
 
