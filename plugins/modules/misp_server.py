@@ -290,6 +290,7 @@ from ansible_collections.mispops.misp.plugins.module_utils.misp_module import (
     unwrap_list,
 )
 from ansible_collections.mispops.misp.plugins.module_utils.misp_sync import (
+    LINK_SERVER_OPTIONS,
     classify_connection_test,
     encode_rules,
     normalise_rules,
@@ -298,22 +299,8 @@ from ansible_collections.mispops.misp.plugins.module_utils.misp_sync import (
     same_url,
 )
 
-FLAGS = (
-    "push",
-    "pull",
-    "push_sightings",
-    "push_galaxy_clusters",
-    "pull_galaxy_clusters",
-    "push_analyst_data",
-    "pull_analyst_data",
-    "caching_enabled",
-    "unpublish_event",
-    "publish_without_email",
-    "remove_missing_tags",
-    "internal",
-    "self_signed",
-    "skip_proxy",
-)
+# The server entry's on/off switches: the ones a sync link may set, plus the direction and TLS ones.
+FLAGS = ("push", "pull", "self_signed", *LINK_SERVER_OPTIONS)
 SECRET_KEYS = ("authkey",)
 # (option, upload field, file name suffix): MISP keeps an uploaded certificate as app/files/certs/<id><suffix>.pem.
 CERT_FIELDS = (("cert_file", "submitted_cert", ""), ("client_cert_file", "submitted_client_cert", "_client"))
