@@ -48,3 +48,30 @@ notes:
   - A MISP answer with HTTP 403 can mean a bad key I(or) a failed validation; the module
     reports MISP's message in RV(ignore:misp_message) and the status in RV(ignore:status).
 """
+
+    # The attributes every module that writes shares; a module overrides only what differs.
+    WRITES = r"""
+attributes:
+  check_mode:
+    description: Reports what would change; writes nothing.
+    support: full
+  diff_mode:
+    description: Shows only the changed keys, before and after; secrets never appear.
+    support: full
+  idempotent:
+    description: A second run with the same options reports no change.
+    support: full
+"""
+
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    description: Runs the same in check mode (reads only).
+    support: full
+  diff_mode:
+    description: Returns no diff.
+    support: none
+  idempotent:
+    description: Never changes anything.
+    support: full
+"""

@@ -24,6 +24,7 @@ author:
   - mispops contributors (!UNKNOWN)
 extends_documentation_fragment:
   - mispops.misp.misp
+  - mispops.misp.misp.writes
 attributes:
   check_mode:
     description: Reports whether a key would be created or changed; creates nothing.

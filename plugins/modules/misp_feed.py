@@ -189,6 +189,7 @@ options:
     default: false
 extends_documentation_fragment:
   - mispops.misp.misp
+  - mispops.misp.misp.writes
 attributes:
   check_mode:
     support: full

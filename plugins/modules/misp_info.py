@@ -18,16 +18,7 @@ author:
   - mispops contributors (!UNKNOWN)
 extends_documentation_fragment:
   - mispops.misp.misp
-attributes:
-  check_mode:
-    description: Runs the same in check mode (reads only).
-    support: full
-  diff_mode:
-    description: Returns no diff.
-    support: none
-  idempotent:
-    description: Never changes anything.
-    support: full
+  - mispops.misp.misp.read_only
 options:
   gather:
     description:

@@ -25,10 +25,8 @@ author:
   - mispops contributors (!UNKNOWN)
 extends_documentation_fragment:
   - mispops.misp.misp
+  - mispops.misp.misp.writes
 attributes:
-  check_mode:
-    description: Reports what would change; writes nothing.
-    support: full
   diff_mode:
     description: Shows title and message before and after.
     support: full

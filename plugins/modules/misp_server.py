@@ -159,6 +159,7 @@ options:
     default: false
 extends_documentation_fragment:
   - mispops.misp.misp
+  - mispops.misp.misp.writes
 attributes:
   check_mode:
     support: full

@@ -177,6 +177,7 @@ options:
     default: false
 extends_documentation_fragment:
   - mispops.misp.misp
+  - mispops.misp.misp.writes
 attributes:
   check_mode:
     support: full
@@ -184,9 +185,6 @@ attributes:
   diff_mode:
     support: full
     description: Only changed fields and member lists are shown.
-  idempotent:
-    description: A second run with the same options reports no change.
-    support: full
 notes:
   - Reads current state once per run, whatever the number of groups, with
     C(GET /sharing_groups/index/limit:9999) (MISP pages this index by 60 without a limit), and

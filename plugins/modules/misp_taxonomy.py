@@ -64,6 +64,7 @@ options:
     type: bool
 extends_documentation_fragment:
   - mispops.misp.misp
+  - mispops.misp.misp.writes
 attributes:
   check_mode:
     support: full

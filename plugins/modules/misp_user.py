@@ -25,15 +25,10 @@ author:
   - mispops contributors (!UNKNOWN)
 extends_documentation_fragment:
   - mispops.misp.misp
+  - mispops.misp.misp.writes
 attributes:
-  check_mode:
-    description: Reports what would change; writes nothing.
-    support: full
   diff_mode:
     description: Shows the changed fields and user settings; the password never appears.
-    support: full
-  idempotent:
-    description: A second run with the same options reports no change.
     support: full
 options:
   users:

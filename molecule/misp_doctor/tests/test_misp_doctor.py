@@ -10,6 +10,17 @@ import pytest
 testinfra_hosts = ["doc-misp"]
 REPORTS = Path(os.environ.get("MOLECULE_LOG_DIR") or "/tmp/misp-ansible-molecule") / "misp_doctor-reports"
 SYNC = ("sync", "doc-self (https://doc-misp)")
+# What the scenario breaks and the doctor may repair (all but the sync key).
+BROKEN_AND_FIXABLE = (
+    ("workers", "queue email"),
+    ("workers", "queue default"),
+    ("scheduled_tasks", "task pull_all"),
+    ("time", "time sync service"),
+    ("time", "synchronised"),
+    ("mail", "Postfix"),
+    ("mail", "mail queue"),
+    ("mail", "MISP.disable_emailing"),
+)
 
 
 def report(step):
@@ -39,18 +50,7 @@ def test_broken_host_names_each_problem():
     assert not data["healthy"]
     found = rows(data)
     problems = {key for key, r in found.items() if r["status"] == "problem"}
-    expected = {
-        SYNC,
-        ("workers", "queue email"),
-        ("workers", "queue default"),
-        ("scheduled_tasks", "task pull_all"),
-        ("time", "time sync service"),
-        ("time", "synchronised"),
-        ("mail", "Postfix"),
-        ("mail", "mail queue"),
-        ("mail", "MISP.disable_emailing"),
-    }
-    assert expected <= problems, sorted(problems)
+    assert {SYNC, *BROKEN_AND_FIXABLE} <= problems, sorted(problems)
     assert found[SYNC]["data"]["result"] == "authentication_failed"
     assert found[SYNC]["fix"].startswith("The organization with which you are synchronized has changed")
     assert found[SYNC]["action"] is None
@@ -67,16 +67,7 @@ def test_fixing_run_repairs_all_but_the_sync_key_and_says_what_it_did():
     assert data["mode"] == "fix"
     found = rows(data)
     assert [r for r in data["rows"] if r["status"] == "problem"] == [found[SYNC]]
-    for key in (
-        ("workers", "queue email"),
-        ("workers", "queue default"),
-        ("scheduled_tasks", "task pull_all"),
-        ("time", "time sync service"),
-        ("time", "synchronised"),
-        ("mail", "Postfix"),
-        ("mail", "mail queue"),
-        ("mail", "MISP.disable_emailing"),
-    ):
+    for key in BROKEN_AND_FIXABLE:
         assert found[key]["status"] == "fixed", found[key]
         assert found[key]["done"], found[key]
     done = {f["action"]: f["done"] for f in data["fixes_applied"]}
