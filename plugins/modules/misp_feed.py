@@ -113,6 +113,16 @@ options:
       - With O(defaults) the list is only loaded when a named feed is missing.
     type: bool
     default: false
+  defaults_file:
+    description:
+      - MISP's default feed metadata file on the host the module runs on
+        (V(/var/www/MISP/app/files/feed-metadata/defaults.json) on the MISP host).
+      - With it, O(load_defaults) alone compares the file's URLs with MISP's feeds and loads the list
+        only when one is missing, so a run that changes nothing costs one list call, and check mode
+        names the feeds that loading would add.
+      - Without it, or when it cannot be read, the list is loaded on every run (MISP skips the feeds
+        it has).
+    type: path
   state:
     description:
       - V(present) creates or updates the feed, V(absent) deletes it (only with O(url) or in O(feeds)).
@@ -201,8 +211,8 @@ attributes:
     description: A second run with the same options reports no change.
     support: full
     details:
-      - With O(load_defaults) alone the module reloads the list each run but only reports a
-        change when feeds were added.
+      - With O(load_defaults) alone and no O(defaults_file), the module reloads the list each run
+        but only reports a change when feeds were added.
 notes:
   - Needs a site admin key (all C(feeds/*) write actions are site-admin only).
   - Reads current state with one C(GET /feeds/index) call per run, whatever the number of feeds
@@ -387,6 +397,7 @@ ARGUMENT_SPEC = list_argument_spec(
     dict(
         defaults=dict(type="list", elements="str"),
         load_defaults=dict(type="bool", default=False),
+        defaults_file=dict(type="path"),
         fetch_on_enable=dict(type="bool", default=False),
     ),
 )
@@ -631,7 +642,18 @@ class FeedManager(MispManager):
 
     def load_only(self, feeds):
         urls = {f.get("url") for f in feeds}
-        if self.check_mode:
+        known = self.default_feed_metadata()
+        if known is not None:
+            missing = [d for d in known if not any(same_url(d["url"], url) for url in urls)]
+            if not missing:
+                self.result["diff"] = {"before": {}, "after": {}}
+                return
+            if self.check_mode:
+                added = [d["name"] for d in missing]
+                self.run_result["loaded_defaults"] = True
+                self.result.update(changed=True, added=added, diff={"before": {}, "after": {"added": added}})
+                return
+        elif self.check_mode:
             # Whether MISP would add feeds is only known by loading them.
             self.run_result["loaded_defaults"] = True
             self.result["diff"] = {"before": {}, "after": {}}
@@ -642,6 +664,23 @@ class FeedManager(MispManager):
         self.result.update(
             changed=bool(added), added=added, diff={"before": {}, "after": {"added": added} if added else {}}
         )
+
+    def default_feed_metadata(self):
+        """[{name, url}] of MISP's defaults.json (defaults_file), or None when it cannot be read."""
+        path = self.params["defaults_file"]
+        if not path:
+            return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                entries = json.load(handle)
+            return [
+                {"name": e["Feed"].get("name") or e["Feed"]["url"], "url": e["Feed"]["url"]}
+                for e in entries
+                if isinstance(e, dict) and isinstance(e.get("Feed"), dict) and e["Feed"].get("url")
+            ]
+        except (OSError, ValueError, TypeError) as e:
+            self.module.warn(f"Cannot read the default feed metadata {path} ({e}); loading the list.")
+            return None
 
 
 def main():

@@ -115,3 +115,14 @@ def test_no_host_was_changed_by_the_failed_run(failed_run, name):
     after = json.loads(host.check_output(STAMPS))
     assert after["conf"] == before[name]["conf"]
     assert after["last"] == before[name]["last"]
+
+
+@pytest.mark.parametrize("name", HOSTS)
+def test_package_list_updates_are_stamped(name):
+    """apt_cache's hook fired on the apt module's own update, so later roles see the lists' real age."""
+    host = other(name)
+    hook = host.file("/etc/apt/apt.conf.d/15update-stamp")
+    stamp = host.file("/var/lib/apt/periodic/update-success-stamp")
+    assert "update-success-stamp" in hook.content_string
+    assert stamp.exists, "no package list update was stamped"
+    assert stamp.mtime >= hook.mtime

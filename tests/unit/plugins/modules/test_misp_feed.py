@@ -363,3 +363,39 @@ def test_failed_first_fetch_warns_and_the_other_feeds_are_still_applied(fake):
     assert result["fetched"]["CIRCL OSINT Feed"].startswith("first fetch failed: GET /feeds/fetchFromFeed/1: HTTP 500")
     assert result["fetched"]["The Botvrij.eu Data"] == "Pull queued for background execution."
     assert any("CIRCL OSINT Feed: first fetch failed" in w for w in module.warnings)
+
+
+def defaults_file(tmp_path, *urls):
+    path = tmp_path / "defaults.json"
+    entries = [{"Feed": {"name": f"feed {i}", "url": url}, "Tag": {}} for i, url in enumerate(urls)]
+    path.write_text(json.dumps(entries))
+    return str(path)
+
+
+def test_defaults_file_all_present_costs_one_list_call(fake, tmp_path):
+    result = run(fake, {"load_defaults": True, "defaults_file": defaults_file(tmp_path, CIRCL, BOTVRIJ + "/")})
+    assert result["changed"] is False
+    assert result["loaded_defaults"] is False
+    assert fake.writes() == []
+    assert result["api_calls"] == 1
+
+
+def test_defaults_file_missing_feed_loads_the_list(fake, tmp_path):
+    state = {"loaded": False}
+    fake.route("GET", "/feeds/index", lambda _r: LOADED if state["loaded"] else BASE)
+    fake.route("POST", "/feeds/loadDefaultFeeds", lambda _r: state.update(loaded=True) or {"success": True})
+    path = defaults_file(tmp_path, CIRCL, BOTVRIJ, URLHAUS)
+    checked = run(fake, {"load_defaults": True, "defaults_file": path}, check_mode=True)
+    assert checked["changed"] is True and checked["added"] == ["feed 2"]
+    assert fake.writes() == []
+    result = run(fake, {"load_defaults": True, "defaults_file": path})
+    assert result["changed"] is True and result["added"] == ["URLHaus"]
+    assert fake.writes() == [("POST", "/feeds/loadDefaultFeeds", {})]
+    assert run(fake, {"load_defaults": True, "defaults_file": path})["changed"] is False
+
+
+def test_unreadable_defaults_file_falls_back_to_loading(fake, tmp_path):
+    fake.route("POST", "/feeds/loadDefaultFeeds", {"success": True})
+    result = run(fake, {"load_defaults": True, "defaults_file": str(tmp_path / "missing.json")})
+    assert result["changed"] is False
+    assert [w[1] for w in fake.writes()] == ["/feeds/loadDefaultFeeds"]
