@@ -219,7 +219,7 @@ def markdown(r: dict, counts: list[int]) -> str:
         f"Run of {m.get('date_utc')} on git {m.get('git_head')};"
         f" bundle `{m.get('bundle')}`, wheels `{m.get('wheels')}`.",
         "Raw figures: [results.json](results.json). Regenerate with "
-        "`MISP_BUNDLE=... bench/run` (about 30-40 min on the machine below).",
+        "`MISP_BUNDLE=... bench/run` (about 10 min on the idle machine below; several times that under load).",
         "",
         "## Machine",
         "",
@@ -232,8 +232,8 @@ def markdown(r: dict, counts: list[int]) -> str:
         f"| load average (1/5/15 min) at start / end | {m.get('load_start')} / {m.get('load_end')} |",
         f"| ansible.cfg | pipelining={m.get('ansible_cfg_pipelining')}, gathering={m.get('ansible_cfg_gathering')} |",
         "",
-        "The machine was shared with other jobs (see the load averages per phase); the figures are one run,",
-        "not a mean.",
+        "Nothing else ran on the machine unless the load averages per phase say so (two cores: a load",
+        "above 2 means the run waited for CPU); the figures are one run, not a mean.",
         "",
         "## Summary",
         "",
