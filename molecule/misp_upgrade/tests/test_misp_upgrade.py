@@ -1,0 +1,167 @@
+"""MISP's upgrade path on a real instance: older bundle converged, playbooks/upgrade.yml to the newer one.
+
+The upgrade, its re-run and a downgrade attempt run through the project's playbook from the
+controller with Molecule's inventory, the bundle given as an extra variable as an operator would;
+PyMISP, the independent client, runs on the MISP host against its public URL.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+testinfra_hosts = ["upg-misp"]
+PROJECT = Path(__file__).resolve().parents[3]
+PYTHON = "/var/www/MISP/venv/bin/python"
+CONFIG_PHP = "/var/www/MISP/app/Config/config.php"
+CONFIG_UUID = f'php -r \'$config = array(); require "{CONFIG_PHP}"; echo $config["MISP"]["uuid"];\''
+ORG_UUID = "3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a"
+EVIDENCE = {}
+
+
+def pymisp(host, code):
+    script = (
+        "import json, pymisp\n"
+        "key = open('/root/.misp/admin_api_key').read().strip()\n"
+        "misp = pymisp.PyMISP('https://upg-misp', key, ssl='/etc/ssl/certs/misp.crt')\n"
+        f"{code}\n"
+    )
+    for _ in range(30):  # Apache and PHP-FPM may be restarting after the code switch
+        result = host.run(f"{PYTHON} - <<'PYMISP'\n{script}PYMISP")
+        if result.rc == 0:
+            return json.loads(result.stdout)
+        time.sleep(2)
+    raise AssertionError(result.stderr)
+
+
+def upgrade(bundle):
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    return subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            inventory,
+            str(PROJECT / "playbooks" / "upgrade.yml"),
+            "-e",
+            f"misp_app_bundle_path={bundle}",
+        ],
+        cwd=PROJECT,
+        env=dict(os.environ, ANSIBLE_FORCE_COLOR="0"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def recap(run):
+    found = re.search(r"upg-misp\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", run.stdout)
+    assert found, run.stdout[-3000:]
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, found.groups()), strict=True))
+
+
+def version(host):
+    return ".".join(str(part) for part in json.loads(host.check_output("cat /var/www/MISP/VERSION.json")).values())
+
+
+def bundle_version(path):
+    listing = subprocess.run(["tar", "-xzOf", path, "bundle.json"], capture_output=True, check=True)
+    return json.loads(listing.stdout)["misp_version"]
+
+
+@pytest.fixture(scope="module")
+def upgraded(host):
+    """Record the old instance, add an event, upgrade, upgrade again, try to go back."""
+    old_bundle, new_bundle = os.environ["MISP_PREVIOUS_BUNDLE"], os.environ["MISP_BUNDLE"]
+    tag = uuid.uuid4().hex[:8]
+    before = {
+        "version": version(host),
+        "misp_uuid": host.check_output(CONFIG_UUID),
+        "admin_key_sha256": host.check_output("sha256sum /root/.misp/admin_api_key | cut -d' ' -f1"),
+        "users": host.check_output("mysql -N -B misp -e 'SELECT COUNT(*) FROM users'"),
+        "event": pymisp(
+            host,
+            "event = pymisp.MISPEvent()\n"
+            f"event.info = 'misp_upgrade survivor {tag}'\n"
+            f"event.add_attribute('domain', 'upgrade-survivor-{tag}.example.org')\n"
+            "created = misp.add_event(event, pythonify=True)\n"
+            "print(json.dumps({'uuid': created.uuid, 'info': created.info}))",
+        ),
+    }
+    assert before["version"] == bundle_version(old_bundle)
+    first = upgrade(new_bundle)
+    again = upgrade(new_bundle)
+    back = upgrade(old_bundle)
+    EVIDENCE.update(before=before, wanted=bundle_version(new_bundle))
+    return {"before": before, "first": first, "again": again, "back": back, "wanted": bundle_version(new_bundle)}
+
+
+def test_upgrade_ran_and_reported_both_versions(upgraded):
+    first = upgraded["first"]
+    assert first.returncode == 0, first.stdout[-4000:]
+    line = f"upg-misp: MISP {upgraded['before']['version']} -> {upgraded['wanted']}"
+    assert line in first.stdout
+    EVIDENCE.update(upgrade_recap=recap(first), reported=line)
+
+
+def test_new_version_installed_and_served(host, upgraded):
+    assert version(host) == upgraded["wanted"]
+    served = pymisp(host, "print(json.dumps(misp.misp_instance_version))")
+    assert served["version"] == upgraded["wanted"], served
+    EVIDENCE.update(served=served)
+
+
+def test_database_dumped_before_the_code_switch(host, upgraded):
+    dumps = host.check_output("ls /var/backups/misp").split()
+    label = f"misp-{upgraded['before']['version']}-before-{upgraded['wanted']}-"
+    assert any(name.startswith(label) and name.endswith(".sql.gz") for name in dumps), dumps
+    # A complete dump ends with mysqldump's trailer.
+    newest = sorted(name for name in dumps if name.startswith(label))[-1]
+    assert "-- Dump completed" in host.check_output(f"zcat /var/backups/misp/{newest} | tail -1")
+
+
+def test_event_identity_and_users_survived(host, upgraded):
+    before = upgraded["before"]
+    event = before["event"]
+    found = pymisp(
+        host,
+        f"found = misp.search(controller='events', uuid={event['uuid']!r}, pythonify=False)\n"
+        "print(json.dumps(found[0]['Event'] if found else None))",
+    )
+    assert found is not None and found["info"] == event["info"]
+    assert host.check_output(CONFIG_UUID) == before["misp_uuid"]
+    assert host.check_output("sha256sum /root/.misp/admin_api_key | cut -d' ' -f1") == before["admin_key_sha256"]
+    assert host.check_output("mysql -N -B misp -e 'SELECT COUNT(*) FROM users'") == before["users"]
+    org = pymisp(host, "print(json.dumps(misp.get_user('me', pythonify=True).org_id))")
+    host_org = pymisp(host, f"print(json.dumps(misp.get_organisation({org!r}, pythonify=True).uuid))")
+    assert host_org == ORG_UUID
+    EVIDENCE.update(event_after={"uuid": found["uuid"], "info": found["info"]})
+
+
+def test_no_database_update_left_pending(host, upgraded):
+    pending = host.run("runuser -u www-data -- /var/www/MISP/app/Console/cake Admin runUpdates")
+    assert pending.rc == 0, pending.stderr
+    assert not re.search(r"(?m)^Executing [0-9]", pending.stdout), pending.stdout
+
+
+def test_upgrade_rerun_changes_nothing(upgraded):
+    again = upgraded["again"]
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert recap(again)["changed"] == 0, again.stdout[-4000:]
+    EVIDENCE.update(rerun_recap=recap(again))
+
+
+def test_downgrade_refused_and_nothing_changed(host, upgraded):
+    back = upgraded["back"]
+    assert back.returncode == 2, back.stdout[-4000:]
+    assert "MISP has no downgrade path" in back.stdout, back.stdout[-4000:]
+    assert version(host) == upgraded["wanted"]
+    EVIDENCE.update(downgrade_recap=recap(back))
+    print(f"\n[evidence] upgrade-proof: {json.dumps(EVIDENCE)}")
+    directory = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
+    if directory:
+        Path(directory, "upgrade-proof.json").write_text(json.dumps(EVIDENCE, indent=2) + "\n")
