@@ -26,7 +26,7 @@ BROKEN_AND_FIXABLE = (
 def report(step):
     path = REPORTS / step / "doc-misp.json"
     if not path.exists():
-        pytest.skip(f"{path} missing: run the side effect first")
+        pytest.fail(f"{path} missing: the side effect (side_effect.yml) did not write it")
     return json.loads(path.read_text())
 
 
