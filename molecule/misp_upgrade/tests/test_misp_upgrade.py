@@ -142,6 +142,36 @@ def test_event_identity_and_users_survived(host, upgraded):
     EVIDENCE.update(event_after={"uuid": found["uuid"], "info": found["info"]})
 
 
+def test_python_packages_follow_the_new_requirements(host, upgraded):
+    # 2.5.1 pins another PyMISP than 2.5.0: the venv must follow requirements.txt, not just import.
+    pins = dict(
+        line.split("==", 1)
+        for line in host.check_output("cat /var/www/MISP/requirements.txt").splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert "pymisp" in pins, pins
+    installed = host.check_output(f"{PYTHON} -c 'import importlib.metadata as m; print(m.version(\"pymisp\"))'")
+    assert installed == pins["pymisp"]
+    EVIDENCE.update(pymisp_in_venv=installed)
+
+
+def test_json_libraries_follow_the_new_submodules(host, upgraded):
+    # The upgrade brings newer taxonomies: each bundled one is loaded at its bundled version.
+    script = (
+        "import glob, json\n"
+        "print(json.dumps({d['namespace']: d['version'] for d in (json.load(open(f)) for f in"
+        " glob.glob('/var/www/MISP/app/files/taxonomies/*/machinetag.json'))}))"
+    )
+    bundled = json.loads(host.check_output(f"python3 - <<'PY'\n{script}\nPY"))
+    loaded = dict(
+        line.split("\t")
+        for line in host.check_output("mysql -N -B misp -e 'SELECT namespace, version FROM taxonomies'").splitlines()
+    )
+    behind = {ns: (loaded.get(ns), version) for ns, version in bundled.items() if int(loaded.get(ns, 0)) < version}
+    assert not behind, behind
+    EVIDENCE.update(taxonomies_checked=len(bundled))
+
+
 def test_no_database_update_left_pending(host, upgraded):
     pending = host.run("runuser -u www-data -- /var/www/MISP/app/Console/cake Admin runUpdates")
     assert pending.rc == 0, pending.stderr
