@@ -73,6 +73,12 @@ def bundle_version(path):
     return json.loads(listing.stdout)["misp_version"]
 
 
+def taxonomies(host):
+    """namespace -> version of the taxonomies MISP has loaded."""
+    rows = host.check_output("mysql -N -B misp -e 'SELECT namespace, version FROM taxonomies'").splitlines()
+    return {namespace: int(version) for namespace, version in (row.split("\t") for row in rows)}
+
+
 @pytest.fixture(scope="module")
 def upgraded(host):
     """Record the old instance, add an event, upgrade, upgrade again, try to go back."""
@@ -92,6 +98,7 @@ def upgraded(host):
             "print(json.dumps({'uuid': created.uuid, 'info': created.info}))",
         ),
     }
+    before["taxonomies"] = taxonomies(host)
     assert before["version"] == bundle_version(old_bundle)
     first = upgrade(new_bundle)
     again = upgrade(new_bundle)
@@ -156,20 +163,19 @@ def test_python_packages_follow_the_new_requirements(host, upgraded):
 
 
 def test_json_libraries_follow_the_new_submodules(host, upgraded):
-    # The upgrade brings newer taxonomies: each bundled one is loaded at its bundled version.
+    # The upgrade brings newer taxonomies: each one MISP has loaded is at its bundled version.
     script = (
         "import glob, json\n"
         "print(json.dumps({d['namespace']: d['version'] for d in (json.load(open(f)) for f in"
         " glob.glob('/var/www/MISP/app/files/taxonomies/*/machinetag.json'))}))"
     )
     bundled = json.loads(host.check_output(f"python3 - <<'PY'\n{script}\nPY"))
-    loaded = dict(
-        line.split("\t")
-        for line in host.check_output("mysql -N -B misp -e 'SELECT namespace, version FROM taxonomies'").splitlines()
-    )
-    behind = {ns: (loaded.get(ns), version) for ns, version in bundled.items() if int(loaded.get(ns, 0)) < version}
+    loaded = taxonomies(host)
+    behind = {ns: (version, bundled[ns]) for ns, version in loaded.items() if ns in bundled and version < bundled[ns]}
     assert not behind, behind
-    EVIDENCE.update(taxonomies_checked=len(bundled))
+    before = upgraded["before"]["taxonomies"]
+    moved = {ns: (before.get(ns), version) for ns, version in loaded.items() if before.get(ns) != version}
+    EVIDENCE.update(taxonomies_loaded=len(loaded), taxonomies_moved_by_the_upgrade=moved)
 
 
 def test_no_database_update_left_pending(host, upgraded):
@@ -188,7 +194,8 @@ def test_upgrade_rerun_changes_nothing(upgraded):
 def test_downgrade_refused_and_nothing_changed(host, upgraded):
     back = upgraded["back"]
     assert back.returncode == 2, back.stdout[-4000:]
-    assert "MISP has no downgrade path" in back.stdout, back.stdout[-4000:]
+    assert "MISP has no downgrade path" in back.stdout + back.stderr, back.stdout[-4000:]
+    assert recap(back)["changed"] == 0
     assert version(host) == upgraded["wanted"]
     EVIDENCE.update(downgrade_recap=recap(back))
     print(f"\n[evidence] upgrade-proof: {json.dumps(EVIDENCE)}")
