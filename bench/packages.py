@@ -15,6 +15,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 ROLES = REPO / "roles"
 KEY = re.compile(r"^__[a-z0-9_]+_packages$")
+# The benchmark installs MISP from a bundle: what only the git install method needs is not part of it.
+GIT_ONLY = {"__misp_app_git_packages"}
 
 
 def role_packages(role: Path) -> list[str]:
@@ -27,7 +29,7 @@ def role_packages(role: Path) -> list[str]:
         if not path.exists():
             continue
         for key, value in (yaml.safe_load(path.read_text()) or {}).items():
-            if not KEY.match(key):
+            if not KEY.match(key) or key in GIT_ONLY:
                 continue
             if isinstance(value, dict):
                 value = value.get(implementation, [])
