@@ -181,6 +181,14 @@ def test_fetch_feeds_runs_as_cron_runs_it(host):
     assert "Job done." in job
 
 
+def test_json_libraries_loaded_in_the_background_are_complete(host):
+    # The converge leaves updateJSON running during the operations plays and waits in the play
+    # after them (as site.yml does): every library is in the database, and no updateJSON still runs.
+    for table in ("taxonomies", "galaxies", "warninglists", "noticelists", "object_templates"):
+        assert int(sql(host, f"SELECT COUNT(*) FROM {table}")) > 0, f"{table} is empty"
+    assert host.run("pgrep -f '[c]ake.* Admin updateJSON'").rc == 1
+
+
 def test_update_noticelists_restores_a_removed_list(host):
     count = int(sql(host, "SELECT COUNT(*) FROM noticelists"))
     assert count > 0
