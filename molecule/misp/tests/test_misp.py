@@ -2,25 +2,15 @@
 
 import json
 
-import pytest
+from misp_verify import CURL, admin_key_sha256, misp_config, misp_uuid, run_pymisp
 
 testinfra_hosts = ["misp"]
-CURL = "curl --silent --show-error --cacert /etc/ssl/certs/misp.crt"
-PYTHON = "/var/www/MISP/venv/bin/python"
-
-
-@pytest.fixture(scope="module")
-def admin_key(host):
-    return host.check_output("cat /root/.misp/admin_api_key").strip()
+URL = "https://misp"
 
 
 def pymisp(host, admin_key, code):
     """Run PyMISP, the independent client, on the MISP host against its public URL."""
-    script = (
-        "import json, pymisp\n"
-        f"misp = pymisp.PyMISP('https://misp', {admin_key!r}, ssl='/etc/ssl/certs/misp.crt')\n{code}\n"
-    )
-    return json.loads(host.check_output(f"{PYTHON} - <<'PYMISP'\n{script}PYMISP"))
+    return run_pymisp(host, URL, code, admin_key)
 
 
 def test_login_page_over_https(host):
@@ -58,11 +48,7 @@ def test_config_lint_has_no_critical_findings(host):
 
 
 def test_live_and_settings_from_the_inventory(host):
-    config = json.loads(
-        host.check_output(
-            "php -r '$config = array(); require \"/var/www/MISP/app/Config/config.php\"; echo json_encode($config);'"
-        )
-    )
+    config = misp_config(host)
     assert config["MISP"]["live"] is True
     assert config["MISP"]["showorg"] is True
     assert int(config["Security"]["password_policy_length"]) == 14
@@ -71,12 +57,10 @@ def test_live_and_settings_from_the_inventory(host):
 
 def test_identity_unchanged_by_the_second_converge(host):
     first_uuid, first_key_sha = host.check_output("cat /root/first-converge.txt").split()
-    uuid = host.check_output(
-        'php -r \'$config = array(); require "/var/www/MISP/app/Config/config.php"; echo $config["MISP"]["uuid"];\''
-    )
+    uuid = misp_uuid(host)
     assert len(first_uuid) == 36
     assert uuid == first_uuid
-    assert host.check_output("sha256sum /root/.misp/admin_api_key | cut -d' ' -f1") == first_key_sha
+    assert admin_key_sha256(host) == first_key_sha
 
 
 def test_secrets_are_root_only(host):

@@ -6,49 +6,26 @@ client, runs on the MISP host against its public URL.
 """
 
 import json
-import os
-import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
+from misp_verify import event_by_uuid, playbook, record_evidence, run_pymisp
 
 testinfra_hosts = ["bak-misp"]
-PROJECT = Path(__file__).resolve().parents[3]
-PYTHON = "/var/www/MISP/venv/bin/python"
+URL = "https://bak-misp"
 BACKUPS = "/var/backups/misp-backups"
 EVIDENCE = {}
 
 
 def pymisp(host, code):
-    script = (
-        "import json, pymisp\n"
-        "key = open('/root/.misp/admin_api_key').read().strip()\n"
-        "misp = pymisp.PyMISP('https://bak-misp', key, ssl='/etc/ssl/certs/misp.crt')\n"
-        f"{code}\n"
-    )
-    return json.loads(host.check_output(f"{PYTHON} - <<'PYMISP'\n{script}PYMISP"))
-
-
-def playbook(name, *extra):
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    return subprocess.run(
-        ["ansible-playbook", "-i", inventory, str(PROJECT / "playbooks" / name), *extra],
-        cwd=PROJECT,
-        env=dict(os.environ, ANSIBLE_FORCE_COLOR="0"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """Run PyMISP on the MISP host, with the admin key read there, against its public URL."""
+    return run_pymisp(host, URL, code)
 
 
 def find_event(host, event_uuid):
     """The event as MISP's API returns it, or None; retried while Apache comes back."""
-    code = (
-        f"found = misp.search(controller='events', uuid={event_uuid!r}, pythonify=False)\n"
-        "print(json.dumps(found[0]['Event'] if found else None))"
-    )
+    code = event_by_uuid(event_uuid)
     for _ in range(30):
         try:
             return pymisp(host, code)
@@ -124,10 +101,7 @@ def test_restore_brings_the_event_back(host, proof):
     assert back["uuid"] == event["uuid"]
     assert back["info"] == event["info"]
     EVIDENCE.update(restored={"uuid": back["uuid"], "id": back["id"], "info": back["info"]})
-    print(f"\n[evidence] restore-proof: {json.dumps(EVIDENCE)}")
-    directory = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
-    if directory:
-        Path(directory, "restore-proof.json").write_text(json.dumps(EVIDENCE, indent=2) + "\n")
+    record_evidence("restore-proof", EVIDENCE)
 
 
 def test_services_run_after_the_restore(host, proof):

@@ -11,12 +11,10 @@ import pathlib
 import stat
 
 import pytest
+from misp_verify import CURL, run_pymisp
 
 testinfra_hosts = ["comm-misp"]
 URL = "https://comm-misp"
-CA = "/etc/ssl/certs/misp.crt"
-CURL = f"curl --silent --show-error --cacert {CA}"
-PYTHON = "/var/www/MISP/venv/bin/python"
 SCENARIO_DIR = pathlib.Path(__file__).resolve().parent.parent
 LOGO = (SCENARIO_DIR / "files" / "comm-logo.png").read_bytes()
 
@@ -74,15 +72,9 @@ SERVICE_ACCOUNT = "svc-ingest@cert-comm.test"
 KEY_COMMENT = "managed-by-ansible:misp_community"
 
 
-@pytest.fixture(scope="module")
-def admin_key(host):
-    return host.check_output("cat /root/.misp/admin_api_key").strip()
-
-
 def pymisp(host, key, code):
     """Run PyMISP on the MISP host; ``code`` prints one JSON document."""
-    script = f"import json, pymisp\nmisp = pymisp.PyMISP({URL!r}, {key!r}, ssl={CA!r})\n{code}\n"
-    return json.loads(host.check_output(f"{PYTHON} - <<'PYMISP'\n{script}PYMISP"))
+    return run_pymisp(host, URL, code, key)
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,14 @@ import uuid
 
 import pytest
 import testinfra
+from misp_verify import misp_config, run_pymisp
 
 testinfra_hosts = ["ops-misp"]
-PYTHON = "/var/www/MISP/venv/bin/python"
+URL = "https://ops-misp"
 QUEUES = {"default": 2, "prio": 2, "email": 2, "cache": 1, "update": 1}
 TASK = "/usr/local/sbin/misp-scheduled-task"
 REPORTS = "/var/tmp/ops-workers"
 MAILDIR = "/var/mail/vhosts/sink.test/analyst"
-
-
-@pytest.fixture(scope="module")
-def admin_key(host):
-    return host.check_output("cat /root/.misp/admin_api_key").strip()
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +26,7 @@ def sink():
 
 def pymisp(host, admin_key, code):
     """Run PyMISP, the independent client, on the MISP host against its public URL."""
-    script = (
-        "import json, pymisp\n"
-        f"misp = pymisp.PyMISP('https://ops-misp', {admin_key!r}, ssl='/etc/ssl/certs/misp.crt')\n{code}\n"
-    )
-    return json.loads(host.check_output(f"{PYTHON} - <<'PYMISP'\n{script}PYMISP"))
+    return run_pymisp(host, URL, code, admin_key)
 
 
 def report(host, name):
@@ -99,11 +91,7 @@ def test_misp_sees_every_queue_alive_after_the_repair(host):
 
 
 def test_misp_mail_settings(host):
-    config = json.loads(
-        host.check_output(
-            "php -r '$config = array(); require \"/var/www/MISP/app/Config/config.php\"; echo json_encode($config);'"
-        )
-    )
+    config = misp_config(host)
     assert config["MISP"]["disable_emailing"] is False
     assert config["MISP"]["email"] == "misp@example.test"
     assert config["GnuPG"]["sign"] is True

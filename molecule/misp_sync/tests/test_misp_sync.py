@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 import testinfra
+from misp_verify import read_admin_key, run_pymisp
 
-PYTHON = "/var/www/MISP/venv/bin/python"
 CAKE = "runuser -u www-data -- /var/www/MISP/app/Console/cake"
 SG_UUID = "5b1c0de0-5a5a-4b5b-9c5c-00000000a0b0"
 ORG_A = "0a1b2c3d-0000-4a00-8a00-00000000000a"
@@ -32,13 +32,10 @@ def b():
 
 
 def pymisp(host, code):
-    """Run PyMISP on the MISP host, as its site admin, against its public URL."""
+    """Run PyMISP on the MISP host, as its site admin, against its public URL (https://<its hostname>)."""
     name = host.check_output("hostname")
-    key = host.check_output("cat /root/.misp/admin_api_key").strip()
-    script = (
-        f"import json, pymisp\nmisp = pymisp.PyMISP('https://{name}', {key!r}, ssl='/etc/ssl/certs/misp.crt')\n{code}\n"
-    )
-    return json.loads(host.check_output(f"{PYTHON} - <<'PYMISP'\n{script}PYMISP"))
+    key = read_admin_key(host)
+    return run_pymisp(host, f"https://{name}", code, key)
 
 
 def server_id(host, name):

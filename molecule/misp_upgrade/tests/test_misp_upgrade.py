@@ -11,28 +11,29 @@ import re
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
+from misp_verify import (
+    PYTHON,
+    admin_key_sha256,
+    event_by_uuid,
+    misp_uuid,
+    playbook,
+    pymisp_command,
+    record_evidence,
+)
 
 testinfra_hosts = ["upg-misp"]
-PROJECT = Path(__file__).resolve().parents[3]
-PYTHON = "/var/www/MISP/venv/bin/python"
-CONFIG_PHP = "/var/www/MISP/app/Config/config.php"
-CONFIG_UUID = f'php -r \'$config = array(); require "{CONFIG_PHP}"; echo $config["MISP"]["uuid"];\''
+URL = "https://upg-misp"
 ORG_UUID = "3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a"
 EVIDENCE = {}
 
 
 def pymisp(host, code):
-    script = (
-        "import json, pymisp\n"
-        "key = open('/root/.misp/admin_api_key').read().strip()\n"
-        "misp = pymisp.PyMISP('https://upg-misp', key, ssl='/etc/ssl/certs/misp.crt')\n"
-        f"{code}\n"
-    )
+    """Run PyMISP on the MISP host, with the admin key read there, against its public URL; retried."""
+    command = pymisp_command(URL, code)
     for _ in range(30):  # Apache and PHP-FPM may be restarting after the code switch
-        result = host.run(f"{PYTHON} - <<'PYMISP'\n{script}PYMISP")
+        result = host.run(command)
         if result.rc == 0:
             return json.loads(result.stdout)
         time.sleep(2)
@@ -40,22 +41,7 @@ def pymisp(host, code):
 
 
 def upgrade(bundle):
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    return subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            inventory,
-            str(PROJECT / "playbooks" / "upgrade.yml"),
-            "-e",
-            f"misp_app_bundle_path={bundle}",
-        ],
-        cwd=PROJECT,
-        env=dict(os.environ, ANSIBLE_FORCE_COLOR="0"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return playbook("upgrade.yml", "-e", f"misp_app_bundle_path={bundle}")
 
 
 def recap(run):
@@ -86,8 +72,8 @@ def upgraded(host):
     tag = uuid.uuid4().hex[:8]
     before = {
         "version": version(host),
-        "misp_uuid": host.check_output(CONFIG_UUID),
-        "admin_key_sha256": host.check_output("sha256sum /root/.misp/admin_api_key | cut -d' ' -f1"),
+        "misp_uuid": misp_uuid(host),
+        "admin_key_sha256": admin_key_sha256(host),
         "users": host.check_output("mysql -N -B misp -e 'SELECT COUNT(*) FROM users'"),
         "event": pymisp(
             host,
@@ -134,14 +120,10 @@ def test_database_dumped_before_the_code_switch(host, upgraded):
 def test_event_identity_and_users_survived(host, upgraded):
     before = upgraded["before"]
     event = before["event"]
-    found = pymisp(
-        host,
-        f"found = misp.search(controller='events', uuid={event['uuid']!r}, pythonify=False)\n"
-        "print(json.dumps(found[0]['Event'] if found else None))",
-    )
+    found = pymisp(host, event_by_uuid(event["uuid"]))
     assert found is not None and found["info"] == event["info"]
-    assert host.check_output(CONFIG_UUID) == before["misp_uuid"]
-    assert host.check_output("sha256sum /root/.misp/admin_api_key | cut -d' ' -f1") == before["admin_key_sha256"]
+    assert misp_uuid(host) == before["misp_uuid"]
+    assert admin_key_sha256(host) == before["admin_key_sha256"]
     assert host.check_output("mysql -N -B misp -e 'SELECT COUNT(*) FROM users'") == before["users"]
     org = pymisp(host, "print(json.dumps(misp.get_user('me', pythonify=True).org_id))")
     host_org = pymisp(host, f"print(json.dumps(misp.get_organisation({org!r}, pythonify=True).uuid))")
@@ -198,7 +180,4 @@ def test_downgrade_refused_and_nothing_changed(host, upgraded):
     assert recap(back)["changed"] == 0
     assert version(host) == upgraded["wanted"]
     EVIDENCE.update(downgrade_recap=recap(back))
-    print(f"\n[evidence] upgrade-proof: {json.dumps(EVIDENCE)}")
-    directory = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
-    if directory:
-        Path(directory, "upgrade-proof.json").write_text(json.dumps(EVIDENCE, indent=2) + "\n")
+    record_evidence("upgrade-proof", EVIDENCE)
