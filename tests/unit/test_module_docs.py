@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-MODULES = sorted(path.stem for path in (REPO / "plugins" / "modules").glob("misp_*.py"))
+MODULES = sorted(path.stem for path in (REPO / "plugins" / "modules").glob("*.py") if path.stem != "__init__")
 
 
 def doc_blocks(name):
