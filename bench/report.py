@@ -242,6 +242,8 @@ def markdown(r: dict, counts: list[int]) -> str:
     ]
     site, noop, check = r["fresh"], r["noop"], r["check"]
     ratio = r["ratio_site_to_baseline"]
+    noop_seconds, baseline_seconds = ph.get("noop", {}).get("seconds"), ph.get("baseline", {}).get("seconds")
+    noop_ratio = round(noop_seconds / baseline_seconds, 2) if noop_seconds and baseline_seconds else None
     note = " (*)" if r["fresh_note"] else ""
     lines += [
         f"| fresh provision, site.yml (bare container to working MISP) | {fmt(r['fresh_seconds'])} s{note}"
@@ -255,6 +257,9 @@ def markdown(r: dict, counts: list[int]) -> str:
         f"{' (site phase only, see *)' if note else ''} | |",
         f"| no-op re-run of site.yml | {fmt(ph.get('noop', {}).get('seconds'))} s, "
         f"{noop['stats']['changed'] if noop else 'n/a'} changed | ≤ 60 s, 0 changed |",
+        # The same machine-independent yardstick as the ratio above: a slower machine slows both.
+        f"| no-op re-run / baseline, wall time (for comparing runs on different machines) |"
+        f" {noop_ratio if noop_ratio is not None else 'n/a'} | |",
         f"| check-mode run of site.yml | {fmt(ph.get('check', {}).get('seconds'))} s, "
         f"{check['stats']['changed'] if check else 'n/a'} changed | |",
         "",
